@@ -1,0 +1,269 @@
+"""The course's data: two small real datasets, a train/test split, mini-batches, input normalization.
+
+Layout as everywhere in `helpers` (TensorFlow's): examples along axis 0, so `X` has shape
+`(m, n)` (m examples, n features) and `y` has shape `(m,)`.
+
+The datasets live in the repository's `data/` folder (see `data/README.md` for sources and
+licenses). Nothing is downloaded: a loader checks the file's sha256, then parses it with NumPy.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import numbers
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+# data/ sits next to helpers/ in the repository.
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+# Same digests as data/README.md; tests/test_data.py checks that the two agree.
+SHA256 = {
+    "wine.csv": "6c75822a8a38ddfff660a8cd569ad5b8311d54cdc9fd55fe2998f1dc114240d5",
+    "digits.csv.gz": "0f622aac121cc3fc5d83397199887f8019d6db33381d033e73e300a2ce17c1ed",
+}
+
+
+class Dataset(NamedTuple):
+    """A labelled dataset.
+
+    X: float64 array (m, n), one example per row.
+    y: int64 array (m,), class index of each row, 0 .. len(target_names) - 1.
+    feature_names: n names, one per column of X.
+    target_names: one name per class.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    target_names: tuple[str, ...]
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _verified_path(name: str) -> Path:
+    """Return DATA_DIR / name after checking that it exists and has the expected sha256."""
+    path = DATA_DIR / name
+    expected = SHA256[name]
+    fix = f"Restore it from the repository with `git checkout -- data/{name}` (see data/README.md)."
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"data file {path} is missing; expected the course file {name!r} "
+            f"with sha256 {expected}. {fix}"
+        )
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    if actual != expected:
+        raise ValueError(
+            f"data file {path} has sha256 {actual}, expected {expected}: "
+            f"the file is damaged or was modified. {fix}"
+        )
+    return path
+
+
+@functools.cache  # = functools.lru_cache(maxsize=None)
+def _parse_csv(path: Path, sha256: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """Parse a verified CSV (optionally gzipped) with one header row: (column names, table).
+
+    The digest is part of the cache key, so a file that changes is parsed again.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="ascii") as f:
+        header = tuple(f.readline().strip().split(","))
+        table = np.loadtxt(f, delimiter=",", dtype=np.float64, ndmin=2)
+    table.flags.writeable = False  # the cached copy is shared: never hand it out
+    return header, table
+
+
+def _load(name: str, target_names: tuple[str, ...]) -> Dataset:
+    path = _verified_path(name)
+    header, table = _parse_csv(path, SHA256[name])
+    # Copies, so a caller who edits X or y in place cannot change what the next caller gets.
+    X = table[:, :-1].copy()
+    y = table[:, -1].astype(np.int64)
+    return Dataset(X, y, header[:-1], target_names)
+
+
+def load_wine() -> Dataset:
+    """UCI Wine: 13 chemical measurements of 178 Italian wines from 3 cultivars.
+
+    Returns Dataset with X float64 (178, 13), y int64 (178,) in {0, 1, 2} (59, 71, 48 rows),
+    feature_names ('alcohol', ..., 'proline'), target_names ('class_0', 'class_1', 'class_2').
+    Rows are ordered by class, as in the original file: split or shuffle before training.
+    The features have very different scales (hue ~1, proline ~750), which is what notebook 01
+    is about.
+
+    Raises FileNotFoundError if data/wine.csv is missing, ValueError if its sha256 is wrong.
+    """
+    return _load("wine.csv", ("class_0", "class_1", "class_2"))
+
+
+def load_digits() -> Dataset:
+    """UCI optical-recognition digits: 1,797 8x8 grey-level images of handwritten digits.
+
+    Returns Dataset with X float64 (1797, 64) holding integers 0..16 (row-major pixels, so
+    X.reshape(-1, 8, 8) gives the images), y int64 (1797,) in 0..9,
+    feature_names ('pixel_0_0', ..., 'pixel_7_7'), target_names ('0', ..., '9').
+
+    Raises FileNotFoundError if data/digits.csv.gz is missing, ValueError if its sha256 is wrong.
+    """
+    return _load("digits.csv.gz", tuple(str(d) for d in range(10)))
+
+
+# ---------------------------------------------------------------------------- input checks
+
+
+def _check_X(X, name: str = "X") -> np.ndarray:
+    """X as an array, after checking it is 2-D (m, n) with m >= 1 and an int/float dtype."""
+    X = np.asarray(X)
+    if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
+        raise TypeError(
+            f"{name} must hold numbers (an integer or float dtype), got dtype {X.dtype}"
+        )
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D with shape (m, n), one example per row, got shape {X.shape}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} must have at least one row, got shape {X.shape}")
+    return X
+
+
+def _check_y(y, X: np.ndarray) -> np.ndarray:
+    """y as an array, after checking it has one row per row of X."""
+    y = np.asarray(y)
+    if y.ndim == 0 or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and y must have the same number of rows (examples along axis 0), "
+            f"got X with shape {X.shape} and y with shape {y.shape}"
+        )
+    return y
+
+
+def _check_real(value, name: str) -> None:
+    """Raise TypeError unless value is a real number (bool excluded: True is not a fraction)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a real number, got {value!r} of type {type(value).__name__}"
+        )
+
+
+def _check_finite(X: np.ndarray, name: str) -> None:
+    if not np.all(np.isfinite(X)):
+        bad = int(np.sum(~np.isfinite(X)))
+        raise ValueError(
+            f"{name} contains {bad} NaN or infinite value(s); normalization needs finite numbers"
+        )
+
+
+# ---------------------------------------------------------------------------- splitting
+
+
+def train_test_split(X, y, test_fraction=0.25, seed=0):
+    """Split X, y into a training and a test set, stratified by class.
+
+    X: (m, n) numbers; y: (m,) integer class labels.
+    Each class is split in the same proportion: round(test_fraction * m_c) of its m_c rows go to
+    the test set, so both sets keep the class balance of the whole set.
+    Deterministic for a given seed (np.random.default_rng(seed)).
+
+    Returns X_train (m - k, n), X_test (k, n), y_train (m - k,), y_test (k,), rows shuffled.
+    """
+    X = _check_X(X)
+    y = _check_y(y, X)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(
+            f"y must be a 1-D array of integer class labels, got shape {y.shape} dtype {y.dtype}"
+        )
+    _check_real(test_fraction, "test_fraction")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), e.g. 0.25, got {test_fraction!r}")
+
+    rng = np.random.default_rng(seed)
+    train_idx, test_idx = [], []
+    for c in np.unique(y):  # sorted, so the rng is used in the same order every time
+        rows = rng.permutation(np.flatnonzero(y == c))
+        k = int(np.floor(test_fraction * len(rows) + 0.5))  # round half up
+        test_idx.append(rows[:k])
+        train_idx.append(rows[k:])
+    # Shuffle across classes too, so the first rows are not all one class.
+    train_idx = rng.permutation(np.concatenate(train_idx))
+    test_idx = rng.permutation(np.concatenate(test_idx))
+    if len(train_idx) == 0 or len(test_idx) == 0:
+        raise ValueError(
+            f"test_fraction={test_fraction!r} leaves an empty "
+            f"{'training' if len(train_idx) == 0 else 'test'} set for {X.shape[0]} rows; "
+            f"use a fraction nearer 0.5 or more data"
+        )
+    return X[train_idx], X[test_idx], y[train_idx], y[test_idx]
+
+
+def minibatches(X, y, batch_size, seed=None, shuffle=True, drop_last=False):
+    """Yield (X_batch, y_batch) pairs that cover X, y once: one epoch of mini-batches.
+
+    X: (m, n); y: (m,) labels or (m, k) one-hot targets.
+    batch_size: int >= 1; each batch has batch_size rows, except that the last one holds the
+        m % batch_size leftover rows (dropped when drop_last=True, e.g. so every batch has the
+        same size for batch statistics).
+    shuffle: visit rows in a random order drawn from np.random.default_rng(seed); seed may be an
+        int (same order every call), None (fresh randomness) or a Generator (pass the same one
+        every epoch to get a new, still reproducible, order each epoch).
+
+    Returns a generator; its arguments are checked when it is created, not on first use.
+    """
+    X = _check_X(X)
+    y = _check_y(y, X)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        raise TypeError(
+            f"batch_size must be an int, got {batch_size!r} of type {type(batch_size).__name__}"
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+
+    m = X.shape[0]
+    order = np.random.default_rng(seed).permutation(m) if shuffle else np.arange(m)
+    stop = m - m % batch_size if drop_last else m
+    return (
+        (X[order[i : i + batch_size]], y[order[i : i + batch_size]])
+        for i in range(0, stop, batch_size)
+    )
+
+
+# ---------------------------------------------------------------------------- normalization
+
+
+def normalize_inputs(X_train, X_test=None, eps=1e-8):
+    """Normalize each feature to mean 0 and variance 1 using the TRAINING set's statistics.
+
+    X_train: (m, n); X_test: (k, n) or None.
+    mu = mean of X_train over axis 0, var = population variance (ddof=0) over axis 0, both (n,);
+    sigma = sqrt(var + eps), so X_norm = (X - mu) / sqrt(var + eps): the same formula as batch
+    normalization, with eps inside the square root. eps keeps a constant feature (var = 0) from
+    dividing by zero; it makes the training std sqrt(var / (var + eps)), just below 1.
+    The test set is normalized with the training mu and sigma: it must go through exactly the
+    same transformation the model was trained on, and its own statistics would leak test data.
+
+    Returns X_train_norm (m, n), X_test_norm (k, n) or None, mu (n,), sigma (n,), all float64.
+    """
+    X_train = _check_X(X_train, "X_train").astype(np.float64)
+    _check_finite(X_train, "X_train")
+    if X_test is not None:
+        X_test = _check_X(X_test, "X_test").astype(np.float64)
+        if X_test.shape[1] != X_train.shape[1]:
+            raise ValueError(
+                f"X_test must have the same number of features (columns) as X_train, "
+                f"got X_test shape {X_test.shape} and X_train shape {X_train.shape}"
+            )
+        _check_finite(X_test, "X_test")
+    _check_real(eps, "eps")
+    if not 0 < eps < np.inf:
+        raise ValueError(f"eps must be positive and finite, e.g. 1e-8, got {eps!r}")
+
+    mu = X_train.mean(axis=0)
+    sigma = np.sqrt(X_train.var(axis=0) + eps)
+    X_test_norm = None if X_test is None else (X_test - mu) / sigma
+    return (X_train - mu) / sigma, X_test_norm, mu, sigma
