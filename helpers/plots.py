@@ -1,0 +1,243 @@
+"""The course's figures: one style, one colour-blind-safe palette, titles and labelled axes.
+
+Style core, for every notebook: `apply_style()` and `PALETTE` (the Okabe-Ito colours, which stay
+distinguishable for the common forms of colour blindness and in greyscale print).
+
+Figure functions take plain arrays (this module imports nothing from `helpers`), draw on a
+matplotlib Axes and return what they drew, so a slider explorer can create the artists once and
+update them on each change instead of redrawing the whole figure. Notebook 01 uses
+`feature_scales`, `contour_panel` / `set_contour_panel`, `descent_comparison`, `loss_panel` /
+`set_loss_panel` and `loss_curves`.
+"""
+
+from typing import NamedTuple
+
+import matplotlib as mpl
+import numpy as np
+
+__all__ = [
+    "PALETTE",
+    "ContourArtists",
+    "LossArtists",
+    "apply_style",
+    "contour_panel",
+    "descent_comparison",
+    "feature_scales",
+    "loss_curves",
+    "loss_panel",
+    "set_contour_panel",
+    "set_loss_panel",
+    "square_window",
+]
+
+# Okabe & Ito (2008), "Color Universal Design". Order = the colour cycle of every figure.
+PALETTE = {
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "bluish_green": "#009E73",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "reddish_purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+
+_STYLE = {
+    "axes.prop_cycle": mpl.cycler(color=list(PALETTE.values())),
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "figure.dpi": 90,
+    "figure.constrained_layout.use": True,
+    "image.cmap": "Greys",
+}
+
+
+def apply_style():
+    """Set the course's matplotlib style (palette, font sizes, light grid) for later figures."""
+    mpl.rcParams.update(_STYLE)
+
+
+def _check_ax(ax):
+    if not hasattr(ax, "plot") or not hasattr(ax, "set_title"):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+
+
+# ----------------------------------------------------------------------------- feature scales
+def feature_scales(ax, feature_names, X):
+    """Horizontal bars of each feature's standard deviation on a log axis, largest at the top.
+
+    ax: a matplotlib Axes; feature_names: n names; X: (m, n) raw features.
+    Each feature keeps its own unit, so the bars compare spreads, the thing gradient descent feels.
+    Returns the stds, shape (n,).
+    """
+    _check_ax(ax)
+    X = np.asarray(X, dtype=np.float64)
+    names = list(feature_names)
+    if X.ndim != 2 or X.shape[1] != len(names):
+        raise ValueError(
+            f"X must have shape (m, {len(names)}), one column per feature name, got {X.shape}"
+        )
+    std = X.std(axis=0)
+    order = np.argsort(std)  # barh draws bottom-up: largest last, so at the top
+    ax.barh(np.arange(len(names)), std[order], color=PALETTE["blue"])
+    ax.set_yticks(np.arange(len(names)), [names[i] for i in order])
+    ax.set_xscale("log")
+    ax.set_xlabel("standard deviation (each feature in its own unit; log scale)")
+    ax.set_title(f"Spread of the {len(names)} Wine features")
+    ax.grid(axis="y", visible=False)
+    return std
+
+
+# ----------------------------------------------------------------------------- contours + path
+def square_window(points, pad=0.65):
+    """A square (w1_min, w1_max, w2_min, w2_max) around points (k, 2), for equal-aspect panels.
+
+    The half-width is pad times the points' largest spread (plus 0.1 x their size, so a single
+    point still gets a window), so start and minimum sit well inside.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise ValueError(f"points must have shape (k, 2), got {points.shape}")
+    center = (points.min(axis=0) + points.max(axis=0)) / 2
+    spread = np.ptp(points, axis=0).max()
+    half = pad * spread + 0.1 * max(spread, 1e-12)
+    return (center[0] - half, center[0] + half, center[1] - half, center[1] + half)
+
+
+class ContourArtists(NamedTuple):
+    """The artists of one contour panel, kept so they can be updated in place."""
+
+    background: object  # AxesImage of log10(loss - loss*)
+    levels: list  # Line2D per contour ellipse
+    path: object  # Line2D of the descent path
+    start: object  # Line2D marker at the start
+    end: object  # Line2D marker at the last point
+    optimum: object  # Line2D marker at the minimum
+
+
+def contour_panel(ax, extent, n_levels, title="", xlabel="w1", ylabel="w2"):
+    """Create an empty contour panel with fixed limits; fill it with `set_contour_panel`.
+
+    extent: (w1_min, w1_max, w2_min, w2_max), fixed so the axes never jump.
+    Equal aspect: one unit of w1 is as long as one unit of w2, so a narrow valley looks narrow.
+    """
+    _check_ax(ax)
+    if len(extent) != 4 or not (extent[0] < extent[1] and extent[2] < extent[3]):
+        raise ValueError(f"extent must be (w1_min, w1_max, w2_min, w2_max), got {extent!r}")
+    background = ax.imshow(
+        np.zeros((2, 2)), extent=extent, origin="lower", aspect="equal",
+        cmap="Greys", vmin=-4, vmax=2, alpha=0.35, interpolation="bilinear",
+    )
+    levels = [ax.plot([], [], color=PALETTE["blue"], lw=0.9, alpha=0.8)[0] for _ in range(n_levels)]
+    path = ax.plot([], [], "-o", color=PALETTE["vermillion"], lw=1.2, ms=2.5, label="descent path")[0]
+    start = ax.plot([], [], "o", color=PALETTE["black"], ms=6, label="start")[0]
+    end = ax.plot([], [], "s", color=PALETTE["vermillion"], ms=6, label="last step")[0]
+    optimum = ax.plot([], [], "*", color=PALETTE["orange"], ms=14, mec="k", mew=0.6,
+                      label="minimum")[0]
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper right", fontsize=8)
+    return ContourArtists(background, levels, path, start, end, optimum)
+
+
+def set_contour_panel(artists, background, ellipses, path, optimum, max_path_points=400):
+    """Update a contour panel in place.
+
+    background: (q, p) loss - loss* over the panel's extent (drawn as log10, clipped);
+    ellipses: list of (k, 2) contour lines (at most as many as the panel has);
+    path: (steps + 1, 2) the (w1, w2) visited; optimum: (2,).
+    Long paths are thinned to max_path_points (the first points, where the action is, are kept).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        artists.background.set_data(np.log10(np.maximum(background, 1e-12)))
+    for line, points in zip(artists.levels, list(ellipses) + [None] * len(artists.levels)):
+        line.set_data(([], []) if points is None else (points[:, 0], points[:, 1]))
+    path = np.asarray(path, dtype=np.float64)
+    shown = path[:max_path_points] if len(path) <= 2 * max_path_points else np.vstack(
+        [path[:max_path_points], path[max_path_points :: len(path) // max_path_points]]
+    )
+    # Far-away points of a diverging path would only add overflow warnings: clip them.
+    shown = np.clip(shown, -1e6, 1e6)
+    artists.path.set_data(shown[:, 0], shown[:, 1])
+    artists.start.set_data(path[:1, 0], path[:1, 1])
+    artists.end.set_data(np.clip(path[-1:, 0], -1e6, 1e6), np.clip(path[-1:, 1], -1e6, 1e6))
+    artists.optimum.set_data([optimum[0]], [optimum[1]])
+
+
+def descent_comparison(fig, panels):
+    """Contour + descent-path panels side by side, e.g. unnormalized vs normalized.
+
+    fig: a matplotlib Figure; panels: list of dicts with keys
+    extent, background, ellipses, path, optimum, title, xlabel, ylabel (see `contour_panel`).
+    Returns the list of Axes.
+    """
+    axes = fig.subplots(1, len(panels))
+    axes = np.atleast_1d(axes)
+    for ax, panel in zip(axes, panels):
+        artists = contour_panel(ax, panel["extent"], len(panel["ellipses"]), panel["title"],
+                                panel["xlabel"], panel["ylabel"])
+        set_contour_panel(artists, panel["background"], panel["ellipses"], panel["path"],
+                          panel["optimum"])
+    return list(axes)
+
+
+# ----------------------------------------------------------------------------- loss vs step
+class LossArtists(NamedTuple):
+    curve: object  # Line2D of loss - loss* per step
+    tol: object  # Line2D of the tolerance
+
+
+def loss_panel(ax, max_steps, y_range=(1e-8, 1e2), title="Distance to the minimum"):
+    """Create an empty loss-vs-step panel (log y) with fixed limits; fill with `set_loss_panel`."""
+    _check_ax(ax)
+    curve = ax.plot([], [], color=PALETTE["vermillion"], lw=1.5, label="loss - optimal loss")[0]
+    tol = ax.plot([0, max_steps], [np.nan, np.nan], "--", color=PALETTE["black"], lw=1,
+                  label="tolerance")[0]
+    ax.set_yscale("log")
+    ax.set_xlim(0, max_steps)
+    ax.set_ylim(*y_range)
+    ax.set_xlabel("gradient-descent step")
+    ax.set_ylabel("loss - optimal loss (log scale)")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    return LossArtists(curve, tol)
+
+
+def set_loss_panel(artists, gaps, tol):
+    """Update a loss panel: gaps (steps + 1,) = loss - optimal loss per step; tol a number."""
+    gaps = np.asarray(gaps, dtype=np.float64)
+    # Zero or overflowing gaps cannot be drawn on a log axis: clip into a drawable range.
+    shown = np.clip(np.nan_to_num(gaps, nan=1e300, posinf=1e300), 1e-16, 1e300)
+    artists.curve.set_data(np.arange(len(gaps)), shown)
+    artists.tol.set_ydata([tol, tol])
+
+
+def loss_curves(ax, curves, tol):
+    """Several loss - optimal loss curves on log-log axes, one per label.
+
+    curves: dict label -> (steps + 1,) gaps. Step 0 cannot sit on a log axis, so the curve is
+    drawn against step + 1. tol: the tolerance, drawn as a dashed line.
+    """
+    _check_ax(ax)
+    for label, gaps in curves.items():
+        gaps = np.clip(np.asarray(gaps, dtype=np.float64), 1e-16, None)
+        ax.plot(np.arange(1, len(gaps) + 1), gaps, lw=1.8, label=label)
+    ax.axhline(tol, ls="--", color=PALETTE["black"], lw=1, label=f"tolerance {tol:g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("gradient-descent step + 1 (log scale)")
+    ax.set_ylabel("loss - optimal loss (log scale)")
+    ax.set_title("How fast gradient descent closes the gap")
+    ax.legend()
