@@ -7,7 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN reorders float sums run to run
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from hypothesis import settings  # noqa: E402
+from hypothesis import settings
 
 # TensorFlow's first call of an op is slow, so no per-example deadline. In CI the examples
 # are derandomized so that a run is reproducible; locally each run explores new examples.

@@ -157,7 +157,7 @@ def test_large_offset_keeps_variance_finite_and_accurate_in_float32(offset):
     rng = np.random.default_rng(9)
     z64 = offset + rng.standard_normal((4096, 8))
     z32 = z64.astype(np.float32)
-    mu, var = batch_moments(z32)
+    _, var = batch_moments(z32)
     assert np.all(np.isfinite(var)) and np.all(var >= 0)
     # Reference: the float32 data's own statistics, computed in float64.
     ref_var = z32.astype(np.float64).var(axis=0)
@@ -230,7 +230,7 @@ def test_property_forward_mean_beta_std_gamma(case, offset, scale, seed):
     z = offset + scale * rng.standard_normal(shape)
     kept = tuple(s for i, s in enumerate(shape) if i not in axes)
     gamma, beta = params(rng, kept)
-    out, cache = batchnorm_forward(z, gamma, beta, axes=axes)
+    out, _ = batchnorm_forward(z, gamma, beta, axes=axes)
     var = z.var(axis=axes)
     # Per unit: mean beta, std gamma * sqrt(var / (var + eps)) (eps shrinks it a little).
     np.testing.assert_allclose(out.mean(axis=axes), beta, atol=1e-9 * (1 + np.abs(beta)).max())

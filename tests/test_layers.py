@@ -58,7 +58,7 @@ def test_dense_gradient_check(with_bias):
     z, cache = dense_forward(x, W, b)
     np.testing.assert_allclose(z, x @ W + (b if with_bias else 0))
     dx, dW, db = dense_backward(dz, cache)
-    fwd = lambda: dense_forward(x, W, b)[0]  # noqa: E731
+    fwd = lambda: dense_forward(x, W, b)[0]
     assert relative_error(dx, numerical_gradient_array(fwd, x, dz)) < 1e-9
     assert relative_error(dW, numerical_gradient_array(fwd, W, dz)) < 1e-9
     if with_bias:
