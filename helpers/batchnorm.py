@@ -17,6 +17,7 @@ Every function checks its input and raises a ValueError/TypeError that says whic
 was wrong, what it got and what was expected.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -90,7 +91,7 @@ def _check_z(z, axes, training):
             f"got shape {z.shape}. A single unit's values need shape (m, 1)."
         )
     axes = _normalize_axes(axes, z.ndim)
-    m = int(np.prod([z.shape[a] for a in axes]))
+    m = math.prod(z.shape[a] for a in axes)
     if m == 0 or 0 in _kept_shape(z.shape, axes):
         raise ValueError(f"z is empty (shape {z.shape}); a batch needs at least one example.")
     if training and m == 1:
@@ -110,7 +111,7 @@ def _check_per_unit(x, name, kept_shape, dtype):
             f"{name} must have shape {kept_shape}, one value per normalized unit "
             f"(the axes of z that are not averaged over); got shape {arr.shape}."
         )
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or inf; every entry must be a finite number.")
     return arr.astype(dtype, copy=False)
 
@@ -142,10 +143,24 @@ def _centered_moments(z, axes):
     """
     shift = z[tuple(slice(0, 1) if i in axes else slice(None) for i in range(z.ndim))]
     z_centered = z - shift
-    mean_shifted = z_centered.mean(axis=axes, keepdims=True)
+    m = z_centered.size // shift.size
+    mean_shifted = z_centered.sum(axis=axes, keepdims=True) / m
     z_centered -= mean_shifted
-    var = np.square(z_centered).mean(axis=axes, keepdims=True)
+    var = _sum_of_products(z_centered, z_centered, axes, m) / m
     return z_centered, shift + mean_shifted, var
+
+
+def _sum_of_products(a, b, axes, m):
+    """sum(a * b) over axes (keepdims), without a full-size temporary where possible.
+
+    Dense (0,) and NHWC (0, 1, 2) reduce over the leading axes, so a and b are (m, units)
+    matrices in disguise and einsum sums the products column by column (about 4x faster
+    than building a * b first). Any other choice of axes takes the plain route.
+    """
+    kept = [1 if i in axes else s for i, s in enumerate(a.shape)]
+    if axes == tuple(range(len(axes))):
+        return np.einsum("ij,ij->j", a.reshape(m, -1), b.reshape(m, -1)).reshape(kept)
+    return (a * b).sum(axis=axes, keepdims=True)
 
 
 def batch_moments(z, axes=(0,)):
@@ -183,8 +198,10 @@ def batchnorm_forward(z, gamma, beta, eps=1e-5, axes=(0,)):
 
     z_centered, mu, var = _centered_moments(z.astype(dtype, copy=False), axes)
     inv_std = 1.0 / np.sqrt(var + eps)
-    z_norm = z_centered * inv_std
-    z_tilde = _keepdims(gamma, z.shape, axes) * z_norm + _keepdims(beta, z.shape, axes)
+    z_norm = z_centered
+    z_norm *= inv_std  # in place: z_centered's memory becomes z_norm, no new array
+    z_tilde = z_norm * _keepdims(gamma, z.shape, axes)
+    z_tilde += _keepdims(beta, z.shape, axes)
 
     cache = {
         "z_norm": z_norm,
@@ -229,15 +246,17 @@ def batchnorm_backward(dz_tilde, cache):
     kept = cache["gamma"].shape
 
     dbeta = dout.sum(axis=axes)
-    dgamma = (dout * z_norm).sum(axis=axes)
-    dz_norm = dout * _keepdims(cache["gamma"], z_norm.shape, axes)
-    # The mean branch removes the average of dz_norm; the variance branch removes its
+    dgamma = _sum_of_products(dout, z_norm, axes, m)
+    # dz_norm = gamma * dz~, and gamma is constant over the batch, so
+    # sum(dz_norm) = gamma * dbeta and sum(dz_norm * z_norm) = gamma * dgamma:
+    #     dz = gamma * inv_std / m * (m * dz~ - dbeta - z_norm * dgamma)
+    # The mean branch removes the average of dz~; the variance branch removes its
     # projection on z_norm. What is left is orthogonal to both: sum(dz) = 0 per unit.
-    dz = (cache["inv_std"] / m) * (
-        m * dz_norm
-        - dz_norm.sum(axis=axes, keepdims=True)
-        - z_norm * (dz_norm * z_norm).sum(axis=axes, keepdims=True)
-    )
+    gamma = _keepdims(cache["gamma"], z_norm.shape, axes)
+    dz = m * dout
+    dz -= _keepdims(dbeta, z_norm.shape, axes)
+    dz -= z_norm * _keepdims(dgamma, z_norm.shape, axes)
+    dz *= gamma * cache["inv_std"] / m
     dtype = cache["dtype"]
     return (
         dz.astype(dtype, copy=False),
