@@ -18,13 +18,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from helpers import data
+from helpers import batchnorm, data
 
 __all__ = [
     "Case",
     "array_problem",
     "call_safely",
+    "check_batchnorm_forward",
+    "check_identity_gamma_beta",
     "check_normalize_inputs",
+    "check_numerical_gradient",
     "difference_problem",
     "matching_mistake",
     "output_tuple_problem",
@@ -286,3 +289,307 @@ def check_normalize_inputs(fn):
     Prints "All N checks passed." or the first problem with a hint; returns True/False.
     """
     return run_cases(fn, _normalize_cases(), _check_normalize_case)
+
+
+# ----------------------------------------------------------------------------- batchnorm_forward
+def _import_tensorflow():
+    """TensorFlow if it can be imported, else None and a note (the checker then uses helpers only).
+
+    Imported here, on first use, so that `import helpers.checks` stays fast.
+    """
+    try:
+        import tensorflow as tf
+    except Exception as error:  # noqa: BLE001 - missing or broken install: use helpers only
+        print(f"Note: TensorFlow could not be imported ({type(error).__name__}), so your function "
+              f"is compared with helpers.batchnorm only.")
+        return None
+    return tf
+
+
+def _bn_cases():
+    """Inputs that, together, tell the right formula apart from each common mistake."""
+    rng = np.random.default_rng(2025)
+
+    def units(m, means, stds):
+        return rng.normal(size=(m, len(means))) * np.asarray(stds) + np.asarray(means)
+
+    n = 5
+    gamma, beta = rng.uniform(0.5, 2.0, size=n), rng.uniform(-1.0, 1.0, size=n)
+    small_var = units(20, [3.0, -1.0, 0.5], [0.01, 1.0, 2.0])  # unit 0: variance ~1e-4
+    constant = np.column_stack([units(8, [2.0, -4.0], [1.0, 3.0]), np.full(8, 0.5)])
+    return [
+        Case("the 4 x 3 example above: gamma = 1, beta = 0",
+             (np.array([[1.0, 2.0, -3.0], [3.0, 2.5, 0.0], [5.0, 1.0, 3.0], [7.0, 0.5, 4.0]]),
+              np.ones(3), np.zeros(3)), {}),
+        Case("16 examples x 5 units with different means and spreads, gamma and beta per unit",
+             (units(16, [0.0, 5.0, -3.0, 10.0, 1.0], [1.0, 0.5, 4.0, 2.0, 10.0]), gamma, beta),
+             {}),
+        Case("a batch of 3 examples (m and m - 1 differ most)",
+             (units(3, [1.0, -2.0, 0.0, 4.0], [2.0, 1.0, 0.5, 3.0]),
+              np.array([1.5, 0.5, 2.0, 1.0]), np.array([0.3, -0.2, 1.0, -1.0])), {}),
+        Case("a unit with tiny variance (about 1e-4) and eps=1e-2 passed by keyword",
+             (small_var, np.array([2.0, 1.0, 0.5]), np.array([1.0, 0.0, -1.0])), {"eps": 1e-2}),
+        Case("a constant unit (variance 0, like a dead ReLU) with the default eps",
+             (constant, np.array([1.0, 2.0, 3.0]), np.array([0.5, -0.5, 0.25])), {}),
+        Case("a single unit, shape (32, 1), far from 0 (mean 100)",
+             (units(32, [100.0], [5.0]), np.array([0.8]), np.array([-0.4])), {}),
+    ]
+
+
+def _bn_formula(z, gamma, beta, eps, axis=0, ddof=0, sqrt_eps=True, scale=True):
+    """Batch norm written out, with switches that reproduce the common mistakes."""
+    mu = z.mean(axis=axis, keepdims=True)
+    var = z.var(axis=axis, ddof=ddof, keepdims=True)
+    spread = np.sqrt(var + eps) if sqrt_eps else np.sqrt(var) + eps
+    z_norm = (z - mu) / spread if scale else z - mu
+    return gamma * z_norm + beta
+
+
+def _mistaken_batchnorms(z, gamma, beta, eps):
+    """(hint, (z_tilde,)) for each common mistake, in the order they are looked for."""
+    m = z.shape[0]
+    with np.errstate(all="ignore"):
+        z_norm = _bn_formula(z, 1.0, 0.0, eps)
+        return [
+            (("You returned z_norm. Finish with z_tilde = gamma * z_norm + beta: gamma and beta "
+             "give each unit the mean and spread the network learns."), (z_norm,)),
+            (("gamma and beta are swapped: gamma multiplies z_norm (the scale) and beta is added "
+             "(the shift), z_tilde = gamma * z_norm + beta."), (beta * z_norm + gamma,)),
+            (("You used the unbiased variance (ddof=1, dividing by m - 1). Batch norm and "
+             "TensorFlow use the batch's own variance, np.var(z, axis=0) with the default ddof=0 "
+             "(divide by m)."), (_bn_formula(z, gamma, beta, eps, ddof=min(1, m - 1)),)),
+            (("eps is outside the square root: divide by np.sqrt(var + eps), not "
+             "np.sqrt(var) + eps."), (_bn_formula(z, gamma, beta, eps, sqrt_eps=False),)),
+            (("eps is missing (or much smaller than the eps argument): divide by "
+             "np.sqrt(var + eps) with the eps your function receives. eps keeps a unit with "
+             "(almost) zero variance from dividing by (almost) zero."),
+             (_bn_formula(z, gamma, beta, 0.0),)),
+            *[(f"eps was fixed at {fixed:g}: use the eps your function receives as an argument.",
+               (_bn_formula(z, gamma, beta, fixed),)) for fixed in (1e-5, 1e-3) if fixed != eps],
+            (("The statistics were computed over the wrong axis (axis=1, across the units of one "
+             "example). Batch norm averages each unit over the batch: axis=0, one mu and one var "
+             "per unit, shape (n,)."),
+             (_bn_formula(z, gamma, beta, eps, axis=1),)),
+            ("You divided by the variance. Divide by the standard deviation, np.sqrt(var + eps).",
+             (gamma * (z - z.mean(axis=0)) / (z.var(axis=0) + eps) + beta,)),
+            (("You did not divide by the standard deviation: "
+             "z_norm = (z - mu) / np.sqrt(var + eps)."),
+             (_bn_formula(z, gamma, beta, eps, scale=False),)),
+            ("The mean was not subtracted: z_norm = (z - mu) / np.sqrt(var + eps).",
+             (gamma * z / np.sqrt(z.var(axis=0) + eps) + beta,)),
+        ]
+
+
+_BN_NAN_HINT = ("A unit whose values are all equal (variance 0, like a dead ReLU) gives 0 / 0. "
+                "Divide by np.sqrt(var + eps), with the eps your function receives.")
+
+
+def _bn_hint(problem, marker, hint):
+    """Replace call_safely's generic hint by a batch-norm one when the message contains marker."""
+    if marker in problem:
+        return problem.split("\n  Hint:")[0] + f"\n  Hint: {hint}"
+    return problem
+
+
+def _check_bn_case(fn, case, tf=None):
+    z, gamma, beta = case.args
+    eps = case.kwargs.get("eps", 1e-5)
+    expected = batchnorm.batchnorm_forward(z, gamma, beta, **case.kwargs)[0]
+    result, problem = call_safely(fn, case, ("z", "gamma", "beta"))
+    if problem:
+        return _bn_hint(problem, "broadcast", (
+            "the shapes do not line up. mu and var are per unit: average over the examples, "
+            "axis=0, giving shape (n,), which broadcasts against z of shape (m, n)."))
+    if isinstance(result, (tuple, list)):
+        return (f"Your function returned a {type(result).__name__} of length {len(result)}, "
+                f"expected the array z_tilde alone.\n  Hint: end with `return z_tilde`.")
+    if result is None:
+        return "Your function returned None.\n  Hint: did you forget `return z_tilde`?"
+    if isinstance(result, np.ndarray) and result.shape == z.shape and np.issubdtype(
+            result.dtype, np.number) and np.any(np.isnan(result)):
+        return f"z_tilde contains NaN.\n  Hint: {_BN_NAN_HINT}"
+    problem = array_problem("z_tilde", result, z.shape)
+    if problem:
+        return problem
+    problem = difference_problem("z_tilde", result, expected)
+    if problem:
+        hint = matching_mistake((result,), _mistaken_batchnorms(z, gamma, beta, eps)) or (
+            "compare your code with the four steps: mu, var, "
+            "z_norm = (z - mu) / np.sqrt(var + eps), z_tilde = gamma * z_norm + beta.")
+        return f"{problem}\n  Hint: {hint}"
+    if tf is not None:
+        mean, variance = tf.nn.moments(tf.constant(z), axes=[0])
+        reference = tf.nn.batch_normalization(tf.constant(z), mean, variance, offset=beta,
+                                              scale=gamma, variance_epsilon=eps).numpy()
+        problem = difference_problem("z_tilde (compared with tf.nn.batch_normalization)",
+                                     result, reference)
+        if problem:
+            return problem + "\n  Hint: compare your formula with the lecture's four steps."
+    return None
+
+
+def check_batchnorm_forward(fn, use_tensorflow=True):
+    """Check a student's batchnorm_forward(z, gamma, beta, eps=1e-5) -> z_tilde.
+
+    Expected: z of shape (m, n); mu and the biased variance var per unit (over axis 0);
+    z_tilde = gamma * (z - mu) / sqrt(var + eps) + beta, shape (m, n) (see
+    helpers.batchnorm.batchnorm_forward, which also returns a cache). Each case is compared with
+    helpers.batchnorm and, when TensorFlow can be imported (and use_tensorflow is True), with
+    tf.nn.batch_normalization. Recognises the common mistakes (ddof=1, eps outside the sqrt or
+    missing or fixed, wrong axis, gamma and beta swapped, returning z_norm) and prints a hint.
+    Prints "All N checks passed." or the first problem; returns True/False; never raises.
+    """
+    tf = _import_tensorflow() if use_tensorflow else None
+    cases = _bn_cases()
+    passed = run_cases(fn, cases, lambda f, case: _check_bn_case(f, case, tf))
+    if passed and tf is not None:
+        print(f"Your z_tilde also matches tf.nn.batch_normalization on all {len(cases)} cases.")
+    return passed
+
+
+# ----------------------------------------------------------------------------- identity (03)
+def _identity_cases():
+    rng = np.random.default_rng(3)
+    return [
+        Case("the 4 x 3 example above", (np.array(
+            [[1.0, 2.0, -3.0], [3.0, 2.5, 0.0], [5.0, 1.0, 3.0], [7.0, 0.5, 4.0]]),), {}),
+        Case("10 examples x 6 units with different means and spreads",
+             (rng.normal(size=(10, 6)) * [1.0, 3.0, 0.2, 5.0, 1.0, 2.0]
+              + [0.0, -4.0, 2.0, 10.0, -1.0, 0.5],), {}),
+        Case("a small-variance unit and eps=0.5 passed by keyword",
+             (rng.normal(size=(12, 3)) * [0.05, 1.0, 2.0] + [1.0, 0.0, -2.0],), {"eps": 0.5}),
+    ]
+
+
+def _mistaken_identities(z, eps):
+    mu, var, m = z.mean(axis=0), z.var(axis=0), z.shape[0]
+    return [
+        (("gamma and beta are swapped: gamma (the scale) must undo the division, "
+         "gamma = np.sqrt(var + eps); beta (the shift) must undo the subtraction, beta = mu."),
+         (mu, np.sqrt(var + eps))),
+        (("eps is missing from gamma: batch norm divided by np.sqrt(var + eps), so gamma must be "
+         "exactly that number to undo it."), (np.sqrt(var), mu)),
+        ("gamma must be the standard deviation sqrt(var + eps), not the variance.",
+         (var + eps, mu)),
+        ("You used the unbiased variance (ddof=1). Batch norm divides by m: np.var(z, axis=0).",
+         (np.sqrt(z.var(axis=0, ddof=min(1, m - 1)) + eps), mu)),
+        ("eps was not taken from the argument: use the eps your function receives.",
+         (np.sqrt(var + 1e-5), mu)),
+    ]
+
+
+def _check_identity_case(fn, case):
+    (z,) = case.args
+    eps = case.kwargs.get("eps", 1e-5)
+    result, problem = call_safely(fn, case, ("z",))
+    problem = problem or output_tuple_problem(result, ("gamma", "beta"))
+    if problem:
+        return problem
+    gamma, beta = result
+    n = z.shape[1]
+    problem = array_problem("gamma", gamma, (n,)) or array_problem("beta", beta, (n,))
+    if problem:
+        return problem
+    mu, var = z.mean(axis=0), z.var(axis=0)
+    problem = (difference_problem("gamma", gamma, np.sqrt(var + eps))
+               or difference_problem("beta", beta, mu))
+    if problem:
+        hint = matching_mistake((gamma, beta), _mistaken_identities(z, eps)) or (
+            "gamma must undo the division by sqrt(var + eps) and beta the subtraction of mu.")
+        return f"{problem}\n  Hint: {hint}"
+    z_tilde = batchnorm.batchnorm_forward(z, gamma, beta, **case.kwargs)[0]
+    return difference_problem("batch norm with your gamma and beta (should give z back)",
+                              z_tilde, z)
+
+
+def check_identity_gamma_beta(fn):
+    """Check a student's identity_gamma_beta(z, eps=1e-5) -> (gamma, beta).
+
+    Expected: gamma = sqrt(var + eps) and beta = mu per unit (shape (n,)), so that batch norm
+    with them returns z itself. Prints "All N checks passed." or the first problem with a hint;
+    returns True/False; never raises.
+    """
+    return run_cases(fn, _identity_cases(), _check_identity_case)
+
+
+# ----------------------------------------------------------------------------- numerical_gradient
+def _bn_loss_of_bias(x, W, gamma, beta, dz_tilde):
+    """f(b) = sum(z~ * dz_tilde) with z~ = batch norm of x @ W + b: its gradient in b is 0."""
+    def f(b):
+        return float(np.sum(batchnorm.batchnorm_forward(x @ W + b, gamma, beta)[0] * dz_tilde))
+
+    return f
+
+
+def _gradient_cases():
+    """(Case, true gradient) pairs; each Case's args are (f, b)."""
+    rng = np.random.default_rng(4)
+    x, W = rng.normal(size=(8, 3)), rng.normal(size=(3, 4))
+    dout, gamma, beta = rng.normal(size=(8, 4)), rng.uniform(0.5, 2, 4), rng.normal(size=4)
+    c = rng.normal(size=5)
+    b2, b3, b4 = rng.normal(size=2), rng.normal(size=5), rng.normal(size=4)
+    return [
+        (Case("f(b) = sum(b**2) at b = [1, -2] (gradient 2 b)",
+              (lambda b: float(np.sum(b ** 2)), np.array([1.0, -2.0])), {}),
+         np.array([2.0, -4.0])),
+        (Case("f(b) = sum(b**3) at 2 random points (gradient 3 b**2)",
+              (lambda b: float(np.sum(b ** 3)), b2), {}), 3 * b2 ** 2),
+        (Case("f(b) = sum(c * sin(b)) for 5 entries (gradient c * cos(b))",
+              (lambda b: float(np.sum(c * np.sin(b))), b3), {}), c * np.cos(b3)),
+        (Case("f(b) = sum(z~ * dz~) with z~ = batch norm of x @ W + b (gradient 0)",
+              (_bn_loss_of_bias(x, W, gamma, beta, dout), b4), {}), np.zeros(4)),
+    ]
+
+
+def _mistaken_gradients(f, b, h=1e-5):
+    """(hint, (gradient,)) for the common mistakes of a centred difference."""
+    eye = np.eye(b.size)
+    with np.errstate(all="ignore"):
+        central = np.array([(f(b + h * e) - f(b - h * e)) / (2 * h) for e in eye])
+        return [
+            (("That is a one-sided (forward) difference, (f(b + h) - f(b)) / h, whose error is "
+             "about h. Use the centred difference (f(b + h) - f(b - h)) / (2 h): error about "
+             "h**2."),
+             (np.array([(f(b + h * e) - f(b)) / h for e in eye]),)),
+            ("You divided by h; the two points b + h and b - h are 2 h apart: divide by 2 h.",
+             (2 * central,)),
+            (("Every entry holds the same number: you nudged all entries of b at once. Nudge one "
+             "entry j at a time (a vector that is h at j and 0 elsewhere)."),
+             (np.full(b.size, (f(b + h) - f(b - h)) / (2 * h)),)),
+            ("The sign is flipped: (f(b + h) - f(b - h)) / (2 h), the value at b + h first.",
+             (-central,)),
+        ]
+
+
+def _check_gradient_case(fn, case, true_gradient):
+    f, b = case.args
+    result, problem = call_safely(fn, case, ("f", "b"))
+    if problem:
+        return _bn_hint(problem, "in place", (
+            "work on a copy, b_plus = b.copy(); b_plus[j] += h. Adding h and subtracting it "
+            "again does not give back exactly the same float."))
+    problem = array_problem("the gradient", result, b.shape)
+    if problem:
+        return problem
+    # Centred differences with h = 1e-5 are accurate to ~1e-9 here; a real mistake is far off.
+    if np.allclose(result, true_gradient, rtol=1e-6, atol=1e-7):
+        return None
+    largest = np.max(np.abs(np.asarray(result, dtype=np.float64) - true_gradient))
+    hint = matching_mistake((result,), _mistaken_gradients(f, b)) or (
+        "grad[j] = (f(b + h e_j) - f(b - h e_j)) / (2 h), one entry j at a time.")
+    return (f"the gradient differs from the true gradient (largest difference {largest:.3g}).\n"
+            f"  Hint: {hint}")
+
+
+def check_numerical_gradient(fn):
+    """Check a student's numerical_gradient(f, b, h=1e-5) -> gradient of f at b, shape of b.
+
+    f takes a 1-D float array b and returns a float. Expected: the centred difference
+    (f(b + h e_j) - f(b - h e_j)) / (2 h) for every entry j. Cases include functions with a
+    known nonzero gradient and the batch-norm loss whose gradient in the bias b is 0.
+    Prints "All N checks passed." or the first problem with a hint; returns True/False.
+    """
+    pairs = _gradient_cases()
+    truths = {id(case): truth for case, truth in pairs}
+    return run_cases(fn, [case for case, _ in pairs],
+                     lambda f, case: _check_gradient_case(f, case, truths[id(case)]))

@@ -7,7 +7,8 @@ Figure functions take plain arrays (this module imports nothing from `helpers`),
 matplotlib Axes and return what they drew, so a slider explorer can create the artists once and
 update them on each change instead of redrawing the whole figure. Notebook 01 uses
 `feature_scales`, `contour_panel` / `set_contour_panel`, `descent_comparison`, `loss_panel` /
-`set_loss_panel` and `loss_curves`.
+`set_loss_panel` and `loss_curves`; notebooks 02 and 03 use `histogram_panel` / `set_histogram`
+(with `histogram_percent` and `nice_limit`).
 """
 
 from typing import NamedTuple
@@ -23,9 +24,13 @@ __all__ = [
     "contour_panel",
     "descent_comparison",
     "feature_scales",
+    "histogram_panel",
+    "histogram_percent",
     "loss_curves",
     "loss_panel",
+    "nice_limit",
     "set_contour_panel",
+    "set_histogram",
     "set_loss_panel",
     "square_window",
 ]
@@ -241,3 +246,66 @@ def loss_curves(ax, curves, tol):
     ax.set_ylabel("loss - optimal loss (log scale)")
     ax.set_title("How fast gradient descent closes the gap")
     ax.legend()
+
+
+# ----------------------------------------------------------------------------- histograms
+# Notebooks 02 and 03: distributions of z, z_norm, z~ and g(z~), drawn as filled step outlines
+# (one artist per histogram, so an explorer updates a single object per panel).
+def histogram_percent(values, edges):
+    """Share of `values` in each bin, in percent of all values.
+
+    values: any shape (flattened); edges: (k + 1,) increasing bin edges.
+    Values beyond the outer edges are counted in the first or last bin, so nothing silently
+    disappears from view (the outer bins are then "this value or further out").
+    Returns heights, shape (k,), summing to 100.
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    if edges.ndim != 1 or len(edges) < 2 or not np.all(np.diff(edges) > 0):
+        raise ValueError(
+            f"edges must be a 1-D increasing array of at least 2 bin edges, got {edges!r}")
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size == 0:
+        raise ValueError("values is empty; a histogram needs at least one value")
+    counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
+    return 100.0 * counts / values.size
+
+
+def nice_limit(peak):
+    """The smallest 1, 2 or 5 x 10^k that is >= 1.05 * peak: a y limit that changes in steps."""
+    if not np.isfinite(peak) or peak <= 0:
+        return 1.0
+    target = 1.05 * float(peak)
+    power = 10.0 ** np.floor(np.log10(target))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        if step * power >= target:
+            return float(step * power)
+    return float(10.0 * power)  # pragma: no cover (the loop always returns)
+
+
+def histogram_panel(ax, edges, title, xlabel, color=None, label=None):
+    """An empty histogram with fixed bins and a labelled % axis; fill it with `set_histogram`.
+
+    ax: a matplotlib Axes; edges: (k + 1,) bin edges (fixed, so the x axis never jumps).
+    Returns the StepPatch (a filled outline), whose heights `set_histogram` replaces.
+    """
+    _check_ax(ax)
+    edges = np.asarray(edges, dtype=np.float64)
+    step = ax.stairs(np.zeros(len(edges) - 1), edges, fill=True, alpha=0.75,
+                     color=color or PALETTE["blue"], label=label)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share of values per bin (%)")
+    return step
+
+
+def set_histogram(step, values, edges=None):
+    """Update a histogram panel in place with new values (and optionally new bin edges).
+
+    Returns the heights in percent, shape (k,), e.g. to choose the y limit with `nice_limit`.
+    """
+    edges = step.get_data().edges if edges is None else np.asarray(edges, dtype=np.float64)
+    heights = histogram_percent(values, edges)
+    step.set_data(heights, edges)
+    return heights

@@ -13,6 +13,7 @@ it displays itself when it is the last expression of a cell.
 
 import io
 import time
+from typing import ClassVar
 
 import ipywidgets as widgets
 import numpy as np
@@ -20,10 +21,10 @@ from matplotlib import image as mpl_image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from helpers import plots, regression
+from helpers import batchnorm, layers, plots, regression
 from helpers.data import normalize_inputs
 
-__all__ = ["Explorer", "InputScaleExplorer"]
+__all__ = ["BatchNormExplorer", "Explorer", "IdentityBlendExplorer", "InputScaleExplorer"]
 
 
 class Explorer:
@@ -245,3 +246,270 @@ class InputScaleExplorer(Explorer):
             f" &nbsp;|&nbsp; lr = {result['lr']:.3g}"
             f" &nbsp;|&nbsp; <b>{result['status']}</b>"
         )
+
+
+# ----------------------------------------------------------------------------- notebooks 02, 03
+SATURATION = 2.5  # |input| beyond which sigmoid and tanh are called saturated (slope < 30% of max)
+
+
+def _activation_slope(name, x):
+    """g'(x) divided by its largest value (relu: 1 where x > 0): 1 = as steep as g gets."""
+    if name == "sigmoid":
+        s = layers.sigmoid_forward(x)[0]
+        return s * (1 - s) / 0.25
+    if name == "tanh":
+        return 1 - np.tanh(x) ** 2
+    return (x > 0).astype(x.dtype)
+
+
+def _check_batch(z, name="z"):
+    """z as a float64 (m, n) batch with m >= 2 and finite entries, else a clear error."""
+    arr = np.asarray(z)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(
+            f"{name} must be a floating-point array of shape (m, n); got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 1:
+        raise ValueError(
+            f"{name} must have shape (m, n) with m >= 2 examples; got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf; every entry must be a finite number")
+    return arr.astype(np.float64)
+
+
+class BatchNormExplorer(Explorer):
+    """Notebook 02: what gamma, beta and eps do to z~, and what the activation g then sees.
+
+    z: (m, n) pre-activations of one layer for one mini-batch (examples along axis 0).
+    Controls:
+      "gamma": the scale given to every unit (0.1 .. 5);
+      "beta":  the shift given to every unit (-5 .. 5);
+      "eps":   added to the variance before the square root (1e-8 .. 100, log slider);
+      "activation": "sigmoid", "tanh" or "relu", the g applied to z~.
+    Four histograms (all units pooled): z, z_norm, z~ (saturated region shaded) and g(z~).
+    """
+
+    ACTIVATIONS = ("sigmoid", "tanh", "relu")
+    NORM_EDGES = np.linspace(-4.0, 4.0, 81)
+    TILDE_EDGES = np.linspace(-10.0, 10.0, 101)
+    OUTPUT_EDGES: ClassVar[dict] = {"sigmoid": np.linspace(0.0, 1.0, 51),
+                                    "tanh": np.linspace(-1.0, 1.0, 51),
+                                    "relu": np.linspace(0.0, 10.0, 51)}
+
+    def __init__(self, z):
+        self.z = _check_batch(z)
+        low, high = np.percentile(self.z, [0.5, 99.5])
+        pad = 0.05 * (high - low) + 1e-12
+        self.z_edges = np.linspace(low - pad, high + pad, 61)
+        style = {"description_width": "4em"}
+        layout = widgets.Layout(width="30em")
+        sliders = {
+            "gamma": widgets.FloatSlider(value=1.0, min=0.1, max=5.0, step=0.05,
+                                         description="gamma", style=style, layout=layout),
+            "beta": widgets.FloatSlider(value=0.0, min=-5.0, max=5.0, step=0.1,
+                                        description="beta", style=style, layout=layout),
+            "eps": widgets.FloatLogSlider(value=1e-5, base=10, min=-8, max=2, step=0.5,
+                                          readout_format=".0e", description="eps",
+                                          style=style, layout=layout),
+            "activation": widgets.ToggleButtons(options=self.ACTIVATIONS, value="sigmoid",
+                                                description="g", style=style),
+        }
+        super().__init__(sliders, figsize=(9.0, 5.6), dpi=80)
+
+    def compute(self, params):
+        """The numbers for one setting of the controls; no widgets, no drawing.
+
+        params: {"gamma": float, "beta": float, "eps": float > 0, "activation": name}.
+        Returns a dict with the arrays z_norm, z_tilde, a = g(z~) (each (m, n)); the per-unit
+        var (n,); pooled over all m * n values: z_tilde_mean, z_tilde_std, z_norm_std;
+        slope_ratio = mean g'(z~) / max g'; saturated (share of |z~| > SATURATION, sigmoid and
+        tanh; else None); dead (share of relu outputs equal to 0; else None); dead_units (units
+        whose relu output is 0 for the whole batch; None for sigmoid/tanh) and heights (the four
+        histograms in %, keys "z", "z_norm", "z_tilde", "a").
+        """
+        gamma, beta, eps = float(params["gamma"]), float(params["beta"]), float(params["eps"])
+        name = params["activation"]
+        if name not in self.ACTIVATIONS:
+            raise ValueError(f"activation must be one of {self.ACTIVATIONS}, got {name!r}")
+        n = self.z.shape[1]
+        z_tilde, cache = batchnorm.batchnorm_forward(self.z, np.full(n, gamma), np.full(n, beta),
+                                                     eps=eps)
+        z_norm = cache["z_norm"]
+        a = layers.ACTIVATIONS[name][0](z_tilde)[0]
+        if name == "relu":
+            saturated, dead = None, float(np.mean(a == 0))
+            dead_units = int(np.sum(np.all(a == 0, axis=0)))
+        else:
+            saturated, dead, dead_units = float(np.mean(np.abs(z_tilde) > SATURATION)), None, None
+        heights = {
+            "z": plots.histogram_percent(self.z, self.z_edges),
+            "z_norm": plots.histogram_percent(z_norm, self.NORM_EDGES),
+            "z_tilde": plots.histogram_percent(z_tilde, self.TILDE_EDGES),
+            "a": plots.histogram_percent(a, self.OUTPUT_EDGES[name]),
+        }
+        return {
+            "gamma": gamma, "beta": beta, "eps": eps, "activation": name,
+            "z_norm": z_norm, "z_tilde": z_tilde, "a": a, "var": cache["var"],
+            "z_tilde_mean": float(z_tilde.mean()), "z_tilde_std": float(z_tilde.std()),
+            "z_norm_std": float(z_norm.std()),
+            "slope_ratio": float(_activation_slope(name, z_tilde).mean()),
+            "saturated": saturated, "dead": dead, "dead_units": dead_units,
+            "heights": heights,
+        }
+
+    def setup_figure(self, figure):
+        axes = figure.subplots(2, 2)
+        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.94, hspace=0.5,
+                               wspace=0.25)
+        (ax_z, ax_norm), (ax_tilde, ax_a) = axes
+        self._axes = {"z": ax_z, "z_norm": ax_norm, "z_tilde": ax_tilde, "a": ax_a}
+        self._ylims = {}
+        self._steps = {
+            "z": plots.histogram_panel(ax_z, self.z_edges,
+                                       "1. z: each unit its own mean and spread",
+                                       "z (pre-activation, all units pooled)",
+                                       plots.PALETTE["black"]),
+            "z_norm": plots.histogram_panel(ax_norm, self.NORM_EDGES,
+                                            "2. z_norm = (z - mu) / sqrt(var + eps)", "z_norm"),
+            "z_tilde": plots.histogram_panel(ax_tilde, self.TILDE_EDGES,
+                                             "3. z~ = gamma * z_norm + beta", "z~ (input of g)",
+                                             plots.PALETTE["bluish_green"]),
+            "a": plots.histogram_panel(ax_a, self.OUTPUT_EDGES["sigmoid"], "4. a = g(z~)",
+                                       "a (output of g)", plots.PALETTE["vermillion"]),
+        }
+        # The region where g is flat (saturated) or zero (relu), shaded on the z~ axis.
+        self._flat = [ax_tilde.axvspan(-10, -SATURATION, color=plots.PALETTE["orange"], alpha=0.2,
+                                       lw=0, label="g saturated"),
+                      ax_tilde.axvspan(SATURATION, 10, color=plots.PALETTE["orange"], alpha=0.2,
+                                       lw=0)]
+        ax_tilde.legend(loc="upper left", fontsize=8)
+
+    def dynamic_artists(self):
+        return [self._steps["z_norm"], self._steps["z_tilde"], self._steps["a"]]
+
+    def static_key(self, result):
+        # Axis limits and the shaded region change only with the activation or a new y step.
+        return (result["activation"], tuple(sorted(self._ylims.items())))
+
+    def _update_ylim(self, key, peak):
+        """Keep a panel's y limit while the tallest bar fits and fills at least 1/8 of it.
+
+        Changing a limit redraws the axes (slow), so it changes in steps (1, 2, 5 x 10^k) and
+        only when needed, not on every small move of a slider.
+        """
+        current = self._ylims.get(key)
+        if current is None or peak > current / 1.05 or peak < current / 8:
+            self._ylims[key] = plots.nice_limit(peak)
+        self._axes[key].set_ylim(0, self._ylims[key])
+
+    def draw(self, result):
+        name = result["activation"]
+        self._steps["z"].set_data(result["heights"]["z"], self.z_edges)
+        self._steps["z_norm"].set_data(result["heights"]["z_norm"], self.NORM_EDGES)
+        self._steps["z_tilde"].set_data(result["heights"]["z_tilde"], self.TILDE_EDGES)
+        self._steps["a"].set_data(result["heights"]["a"], self.OUTPUT_EDGES[name])
+        for key, heights in result["heights"].items():
+            self._update_ylim(key, heights.max())
+        self._axes["a"].set_xlim(self.OUTPUT_EDGES[name][0], self.OUTPUT_EDGES[name][-1])
+        self._axes["a"].set_title(f"4. a = {name}(z~)")
+        left, right = self._flat
+        if name == "relu":  # relu is flat (zero) for every negative input
+            left.set_x(-10), left.set_width(10), right.set_visible(False)
+            left.set_label("relu output 0")
+        else:
+            left.set_x(-10), left.set_width(10 - SATURATION), right.set_visible(True)
+            left.set_label(f"{name} saturated (|z~| > {SATURATION:g})")
+        self._axes["z_tilde"].legend(loc="upper left", fontsize=8)
+
+    def readout_html(self, result):
+        parts = [f"<b>z~</b>: mean {result['z_tilde_mean']:.2f}, std {result['z_tilde_std']:.2f}",
+                 f"<b>z_norm</b> std {result['z_norm_std']:.3f}"]
+        name = result["activation"]
+        if name == "relu":
+            parts.append(f"<b>dead outputs</b> (relu = 0): {result['dead']:.1%}, "
+                         f"{result['dead_units']} of {self.z.shape[1]} units dead for the "
+                         f"whole batch")
+        else:
+            parts.append(f"<b>saturated</b> (|z~| &gt; {SATURATION:g}): {result['saturated']:.1%}")
+        parts.append(f"<b>mean slope</b> of {name}: {result['slope_ratio']:.0%} of its maximum")
+        return " &nbsp;|&nbsp; ".join(parts)
+
+
+class IdentityBlendExplorer(Explorer):
+    """Notebook 03: slide gamma and beta from "normalized" (1, 0) to "identity" (sqrt(var+eps), mu).
+
+    z: (m, n) pre-activations; eps as in batch norm.
+    Control "blend" t in [0, 1]: gamma = (1 - t) * 1 + t * sqrt(var + eps),
+    beta = (1 - t) * 0 + t * mu, per unit. At t = 1, z~ equals z up to round-off.
+    Left: histogram of z~ (all units pooled) over the outline of z. Right: each unit's mean and
+    std, for z~ (filled) and z (hollow targets).
+    """
+
+    def __init__(self, z, eps=1e-5):
+        self.z = _check_batch(z)
+        self.eps = float(eps)
+        self.mu, self.var = batchnorm.batch_moments(self.z)
+        low, high = min(np.percentile(self.z, 0.5), -3.0), max(np.percentile(self.z, 99.5), 3.0)
+        self.edges = np.linspace(low, high, 71)
+        sliders = {"blend": widgets.FloatSlider(
+            value=0.0, min=0.0, max=1.0, step=0.05, description="normalized -> identity",
+            style={"description_width": "12em"}, layout=widgets.Layout(width="36em"))}
+        super().__init__(sliders, figsize=(9.0, 3.6), dpi=80)
+
+    def compute(self, params):
+        """params: {"blend": t in [0, 1]}. Returns gamma, beta (n,), z_tilde (m, n), unit_mean
+        and unit_std of z~ (n,), max_abs_diff = max |z~ - z|, heights (%) and ylim."""
+        t = float(params["blend"])
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"blend must be in [0, 1], got {t!r}")
+        gamma = (1 - t) * 1.0 + t * np.sqrt(self.var + self.eps)
+        beta = (1 - t) * 0.0 + t * self.mu
+        z_tilde, _ = batchnorm.batchnorm_forward(self.z, gamma, beta, eps=self.eps)
+        heights = plots.histogram_percent(z_tilde, self.edges)
+        return {
+            "blend": t, "gamma": gamma, "beta": beta, "z_tilde": z_tilde,
+            "unit_mean": z_tilde.mean(axis=0), "unit_std": z_tilde.std(axis=0),
+            "max_abs_diff": float(np.max(np.abs(z_tilde - self.z))),
+            "heights": heights,
+            "ylim": max(plots.nice_limit(heights.max()), self._z_ylim),
+        }
+
+    def setup_figure(self, figure):
+        left, right = figure.subplots(1, 2)
+        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.28)
+        z_heights = plots.histogram_percent(self.z, self.edges)
+        self._z_ylim = plots.nice_limit(z_heights.max())
+        left.stairs(z_heights, self.edges, color=plots.PALETTE["black"], lw=1.5, label="z")
+        self._hist = plots.histogram_panel(left, self.edges, "z~ (filled) vs z (outline)",
+                                           "value (all units pooled)",
+                                           plots.PALETTE["bluish_green"], label="z~")
+        left.legend(loc="upper right", fontsize=8)
+        std = np.sqrt(self.var)
+        right.plot(self.mu, std, "o", mfc="none", mec=plots.PALETTE["black"], ms=8,
+                   label="z (target)")
+        self._points = right.plot([], [], "o", color=plots.PALETTE["bluish_green"], ms=5,
+                                  label="z~")[0]
+        xs, ys = np.r_[self.mu, 0.0], np.r_[std, 1.0]
+        xpad, ypad = 0.08 * np.ptp(xs) + 0.1, 0.08 * np.ptp(ys) + 0.1
+        right.set_xlim(xs.min() - xpad, xs.max() + xpad)
+        right.set_ylim(max(0.0, ys.min() - ypad), ys.max() + ypad)
+        right.set_title("Each unit's mean and std")
+        right.set_xlabel("mean over the batch")
+        right.set_ylabel("std over the batch")
+        right.legend(loc="upper left", fontsize=8)
+        self._left = left
+
+    def dynamic_artists(self):
+        return [self._hist, self._points]
+
+    def static_key(self, result):
+        return result["ylim"]
+
+    def draw(self, result):
+        self._hist.set_data(result["heights"], self.edges)
+        self._points.set_data(result["unit_mean"], result["unit_std"])
+        self._left.set_ylim(0, result["ylim"])
+
+    def readout_html(self, result):
+        return (f"<b>blend</b> t = {result['blend']:.2f} &nbsp;|&nbsp; "
+                f"gamma = (1 - t) + t sqrt(var + eps), "
+                f"beta = t mu &nbsp;|&nbsp; <b>max |z~ - z|</b> = {result['max_abs_diff']:.3g}")
