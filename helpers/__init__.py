@@ -1,7 +1,23 @@
 """helpers: the NumPy code behind the batch normalization course.
 
 One module per idea of the lecture; start reading at `helpers.batchnorm`.
-TensorFlow is never imported here, so `import helpers` is fast.
+Import floors (each module imports only from the floors below it, so there are no cycles):
+  1. batchnorm, layers, optimizers, gradcheck, data, regression, plots
+  2. network
+  3. widgets, checks, tf_reference (TensorFlow is imported lazily, inside its functions)
+`import helpers` itself imports nothing, so it is fast.
 """
 
-__all__ = ["batchnorm", "layers", "gradcheck", "data"]
+__all__ = [
+    "batchnorm",
+    "layers",
+    "optimizers",
+    "gradcheck",
+    "data",
+    "regression",
+    "plots",
+    "network",
+    "widgets",
+    "checks",
+    "tf_reference",
+]

@@ -1,0 +1,190 @@
+"""The same network in Keras: build it, move weights both ways, get Keras' loss and gradients.
+
+`helpers.network.MLP` and the Keras model built here compute the same function:
+
+    ours                               Keras layer (name)
+    z = a @ W{l} (+ b{l})              Dense(n[l], use_bias=(bn != "before"))      "dense{l}"
+    z~ = BN(z)  (bn="before")          BatchNormalization(momentum, epsilon)       "bn{l}"
+    a = g(z~)                          Activation(g)                               "g{l}"
+    a~ = BN(a)  (bn="after")           BatchNormalization after the Activation     "bn{l}"
+    logits = a @ W{L} + b{L}           Dense(n_classes), no activation             "dense{L}"
+    softmax cross-entropy (mean)       SparseCategoricalCrossentropy(from_logits=True)
+
+Translations:
+- Keras' BatchNormalization momentum has our meaning (new = momentum * old + (1 - momentum) *
+  batch), but its epsilon defaults to 1e-3 where ours is 1e-5: we always pass ours explicitly.
+- Keras' kernel is our W, (n_in, n_out), examples along axis 0 as in our code: no transpose.
+- Keras' moving_mean / moving_variance are our running_mean / running_var (biased variance).
+- Calling a Keras model with training=True updates its moving statistics, like our forward.
+
+TensorFlow takes seconds to import, so it is imported inside the functions: importing this
+module is cheap.
+"""
+
+import os
+
+import numpy as np
+
+from helpers.network import MLP
+from helpers.optimizers import Adam, GradientDescent, Momentum, RMSprop
+
+__all__ = [
+    "keras_mlp",
+    "keras_variables",
+    "copy_to_keras",
+    "params_from_keras",
+    "keras_loss_and_grads",
+    "keras_optimizer",
+]
+
+
+def _import_keras():
+    """(tf, keras), imported on first use, with TensorFlow's start-up logging quietened."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+    import tensorflow as tf
+
+    return tf, keras
+
+
+def _check_net(net):
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a helpers.network.MLP; got {type(net).__name__}.")
+
+
+def keras_mlp(net, params=None, state=None, dtype="float64"):
+    """A Keras model with the architecture of `net`; with params (and state) copied into it.
+
+    Inputs:  net, an MLP; params, state: dicts from net.init or training (None keeps Keras'
+             own initial weights; state None keeps Keras' initial running statistics, mean 0
+             and variance 1, which are also ours); dtype of the model's weights and computation.
+    Returns: a keras.Sequential taking X (m, n_x) and returning logits (m, n_classes).
+    """
+    _check_net(net)
+    _, keras = _import_keras()
+    layers = [keras.Input(shape=(net.layer_sizes[0],), dtype=dtype)]
+    for l in net.hidden:
+        n = net.layer_sizes[l]
+        # A bias right before BN is cancelled by the mean subtraction: Keras' use_bias=False.
+        layers.append(
+            keras.layers.Dense(n, use_bias=net.bn != "before", name=f"dense{l}", dtype=dtype)
+        )
+        bn = keras.layers.BatchNormalization(
+            momentum=net.momentum, epsilon=net.eps, name=f"bn{l}", dtype=dtype
+        )
+        if net.bn == "before":
+            layers.append(bn)
+        layers.append(keras.layers.Activation(net.activation, name=f"g{l}", dtype=dtype))
+        if net.bn == "after":
+            layers.append(bn)
+    layers.append(keras.layers.Dense(net.layer_sizes[-1], name=f"dense{net.L}", dtype=dtype))
+    model = keras.Sequential(layers, name="mlp")
+    if params is not None:
+        copy_to_keras(net, model, params, state)
+    return model
+
+
+def keras_variables(net, model):
+    """({our param name: Keras variable}, {our state name: Keras variable}) for the model."""
+    _check_net(net)
+    params, state = {}, {}
+    for l in range(1, net.L + 1):
+        dense = model.get_layer(f"dense{l}")
+        params[f"W{l}"] = dense.kernel
+        if dense.use_bias:
+            params[f"b{l}"] = dense.bias
+        if l < net.L and net.bn is not None:
+            bn = model.get_layer(f"bn{l}")
+            params[f"gamma{l}"], params[f"beta{l}"] = bn.gamma, bn.beta
+            state[f"running_mean{l}"] = bn.moving_mean
+            state[f"running_var{l}"] = bn.moving_variance
+    return params, state
+
+
+def copy_to_keras(net, model, params, state=None):
+    """Assign our params (and running statistics, if state is given) to the Keras model."""
+    keras_params, keras_state = keras_variables(net, model)
+    for ours, theirs in ((params, keras_params), (state, keras_state)):
+        if ours is None:
+            continue
+        if set(ours) != set(theirs):
+            raise ValueError(
+                f"the arrays do not fit the Keras model: "
+                f"missing {sorted(set(theirs) - set(ours))}, "
+                f"unexpected {sorted(set(ours) - set(theirs))}."
+            )
+        for name, variable in theirs.items():
+            if tuple(variable.shape) != np.shape(ours[name]):
+                raise ValueError(
+                    f"{name} has shape {np.shape(ours[name])}; the Keras model expects "
+                    f"{tuple(variable.shape)}."
+                )
+            variable.assign(np.asarray(ours[name], dtype=variable.dtype))
+
+
+def params_from_keras(net, model):
+    """(params, state) as NumPy dicts with our names, read from the Keras model."""
+    keras_params, keras_state = keras_variables(net, model)
+    params = {k: np.array(v.numpy()) for k, v in keras_params.items()}
+    state = {k: np.array(v.numpy()) for k, v in keras_state.items()}
+    return params, state
+
+
+def keras_loss_and_grads(net, model, X, y, training=True):
+    """Keras' mean cross-entropy on X, y and its gradients, named as ours.
+
+    Inputs:  X (m, n_x); y (m,) integer labels; training as in MLP.forward. With training=True
+             the model's moving statistics are updated, as Keras does.
+    Returns: (loss, grads, logits): a float, {our param name: ndarray}, ndarray (m, n_classes).
+    """
+    tf, keras = _import_keras()
+    keras_params, _ = keras_variables(net, model)
+    dtype = model.layers[0].dtype
+    X = tf.constant(np.asarray(X), dtype=dtype)
+    # A Keras loss computes in float32 unless told otherwise, whatever the model's dtype.
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype=dtype)
+    names = list(keras_params)
+    with tf.GradientTape() as tape:
+        logits = model(X, training=training)
+        loss = loss_fn(np.asarray(y), logits)
+    grads = tape.gradient(loss, [keras_params[k] for k in names])
+    return float(loss.numpy()), {k: g.numpy() for k, g in zip(names, grads)}, logits.numpy()
+
+
+def keras_optimizer(optimizer):
+    """The Keras optimizer that takes the same steps as ours (exactly, or as epsilon -> 0).
+
+    GradientDescent(alpha)      -> SGD(alpha)
+    Momentum(alpha, beta)       -> SGD(alpha * (1 - beta), momentum=beta): the same steps,
+                                   Keras' m = beta * m - lr * dW is -alpha times our v.
+    RMSprop(alpha, beta2, eps)  -> RMSprop(alpha, rho=beta2, epsilon=eps**2): Keras divides by
+                                   sqrt(s + epsilon), we by sqrt(s) + eps; with epsilon = eps**2
+                                   the two agree where s = 0 and where s >> eps**2, and exactly
+                                   as eps -> 0.
+    Adam(alpha, b1, b2, eps)    -> Adam(alpha, beta_1=b1, beta_2=b2, epsilon=eps): Keras adds
+                                   epsilon before the bias correction, which acts like our eps
+                                   times sqrt(1 - b2**t); the steps agree as eps -> 0, and
+                                   become the same as training goes on (b2**t -> 0).
+    Keras keeps the learning rate as a float32 variable and casts momentum and Adam's betas
+    through float32: values exact in float32 (powers of two, 1 - 2**-k) give the same steps to
+    rounding in float64, others differ by float32 rounding (~1e-7 relative).
+    """
+    _, keras = _import_keras()
+    o = optimizer
+    if isinstance(o, GradientDescent):
+        return keras.optimizers.SGD(learning_rate=o.learning_rate)
+    if isinstance(o, Momentum):
+        return keras.optimizers.SGD(learning_rate=o.learning_rate * (1 - o.beta), momentum=o.beta)
+    if isinstance(o, RMSprop):
+        return keras.optimizers.RMSprop(
+            learning_rate=o.learning_rate, rho=o.beta2, epsilon=o.epsilon**2
+        )
+    if isinstance(o, Adam):
+        return keras.optimizers.Adam(
+            learning_rate=o.learning_rate, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon
+        )
+    raise TypeError(
+        f"optimizer must be one of helpers.optimizers' GradientDescent, Momentum, RMSprop, Adam; "
+        f"got {type(o).__name__}."
+    )
