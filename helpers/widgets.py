@@ -398,7 +398,7 @@ class BatchNormExplorer(Explorer):
         """
         current = self._ylims.get(key)
         if current is None or peak > current / 1.05 or peak < current / 8:
-            self._ylims[key] = plots.nice_limit(peak)
+            self._ylims[key] = min(plots.nice_limit(peak), 100.0)  # no bar exceeds 100 %
         self._axes[key].set_ylim(0, self._ylims[key])
 
     def draw(self, result):
@@ -450,6 +450,9 @@ class IdentityBlendExplorer(Explorer):
         self.mu, self.var = batchnorm.batch_moments(self.z)
         low, high = min(np.percentile(self.z, 0.5), -3.0), max(np.percentile(self.z, 99.5), 3.0)
         self.edges = np.linspace(low, high, 71)
+        # The y axis always has room for the histogram of z, the target at t = 1.
+        self._z_heights = plots.histogram_percent(self.z, self.edges)
+        self._z_ylim = plots.nice_limit(self._z_heights.max())
         sliders = {"blend": widgets.FloatSlider(
             value=0.0, min=0.0, max=1.0, step=0.05, description="normalized -> identity",
             style={"description_width": "12em"}, layout=widgets.Layout(width="36em"))}
@@ -476,9 +479,7 @@ class IdentityBlendExplorer(Explorer):
     def setup_figure(self, figure):
         left, right = figure.subplots(1, 2)
         figure.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.28)
-        z_heights = plots.histogram_percent(self.z, self.edges)
-        self._z_ylim = plots.nice_limit(z_heights.max())
-        left.stairs(z_heights, self.edges, color=plots.PALETTE["black"], lw=1.5, label="z")
+        left.stairs(self._z_heights, self.edges, color=plots.PALETTE["black"], lw=1.5, label="z")
         self._hist = plots.histogram_panel(left, self.edges, "z~ (filled) vs z (outline)",
                                            "value (all units pooled)",
                                            plots.PALETTE["bluish_green"], label="z~")
