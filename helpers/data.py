@@ -267,3 +267,42 @@ def normalize_inputs(X_train, X_test=None, eps=1e-8):
     sigma = np.sqrt(X_train.var(axis=0) + eps)
     X_test_norm = None if X_test is None else (X_test - mu) / sigma
     return (X_train - mu) / sigma, X_test_norm, mu, sigma
+
+
+# ---------------------------------------------------------------------------- covariate shift
+
+
+def brightness_contrast(X, brightness=0.0, contrast=1.0, max_value=16.0):
+    """The same images seen by a different camera: clip(contrast * X + brightness * max_value).
+
+    X: (m, n) grey levels in [0, max_value] (digits: 0..16). contrast > 0 stretches (> 1) or
+    flattens (< 1) the grey levels; brightness, a fraction of max_value, adds the same amount to
+    every pixel. The result is clipped to [0, max_value], as a sensor saturates: pixels pushed
+    beyond white all read max_value, so a strong shift also destroys information.
+    Labels are untouched: the task is the same, only the input distribution moves (covariate
+    shift). Returns a new float64 array (m, n); X is not modified.
+    """
+    X = _check_X(X).astype(np.float64)
+    _check_finite(X, "X")
+    for value, name in ((brightness, "brightness"), (contrast, "contrast"), (max_value, "max_value")):
+        _check_real(value, name)
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+    if contrast <= 0:
+        raise ValueError(f"contrast must be positive (1 = unchanged), got {contrast!r}")
+    if max_value <= 0:
+        raise ValueError(f"max_value must be positive (digits: 16), got {max_value!r}")
+    return np.clip(contrast * X + brightness * max_value, 0.0, max_value)
+
+
+def exposure_shift(X, strength, max_value=16.0):
+    """One-knob covariate shift for the slider of notebook 06: brighter and higher contrast.
+
+    strength in [0, 1]: brightness_contrast(X, brightness=0.4 * strength,
+    contrast=1 + strength, max_value). 0 returns the images unchanged (as float64); at 1 the
+    background is 40 % grey and most strokes saturate at white.
+    """
+    _check_real(strength, "strength")
+    if not 0 <= strength <= 1:
+        raise ValueError(f"strength must be in [0, 1] (0 = no shift), got {strength!r}")
+    return brightness_contrast(X, 0.4 * strength, 1.0 + strength, max_value)

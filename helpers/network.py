@@ -44,7 +44,15 @@ from helpers.batchnorm import (
 from helpers.data import minibatches
 from helpers.layers import ACTIVATIONS, dense_backward, dense_forward, softmax_cross_entropy
 
-__all__ = ["BN_MODES", "INITS", "MLP", "train"]
+__all__ = [
+    "BN_MODES",
+    "INITS",
+    "MLP",
+    "reestimate_bn_stats",
+    "smoothness_probe",
+    "train",
+    "trainable_width",
+]
 
 BN_MODES = (None, "before", "after")
 INITS = ("auto", "he", "glorot")
@@ -339,6 +347,7 @@ def train(
     record_every=0,
     record_unit=0,
     X_probe=None,
+    bn_noise=0.0,
 ):
     """Train with mini-batch gradient steps; return (params, state, history).
 
@@ -354,6 +363,12 @@ def train(
           (z~ under bn="before", else z) of unit `record_unit` in every hidden layer, as in
           Ioffe & Szegedy (2015), Fig. 1; measured on X_probe in training mode if given (the
           same examples every time), else on the current mini-batch.
+      bn_noise: if s > 0 ("noisy BN", Santurkar et al. 2018), every step multiplies each BN
+          unit's output by a random scale exp(s / 2 * N(0, 1)) and adds a random shift
+          s * N(0, 1), drawn afresh per unit and per step (from a generator seeded by `seed`,
+          separate from the batch order): the distribution the next layer sees jumps at every
+          step. Gradients follow the noisy forward pass; inference and the running statistics
+          are noise-free.
     Returns:
       params, state: after training (new dicts; the inputs are not modified).
       history: dict of arrays
@@ -383,7 +398,15 @@ def train(
     if (X_val is None) != (y_val is None):
         raise ValueError("give both X_val and y_val, or neither.")
 
+    if isinstance(bn_noise, bool) or not isinstance(bn_noise, numbers.Real) or not (
+        math.isfinite(bn_noise) and bn_noise >= 0
+    ):
+        raise ValueError(f"bn_noise must be a number >= 0 (0: no noise); got {bn_noise!r}.")
+    if bn_noise and net.bn is None:
+        raise ValueError("bn_noise needs a network with batch norm (bn='before' or 'after').")
+
     rng = np.random.default_rng(seed)
+    noise_rng = np.random.default_rng([seed, 1])  # apart from rng: the same batches as without
     opt_state = optimizer.init_state(params)
     history = {"step_loss": [], "loss": [], "train_acc": []}
     if X_val is not None:
@@ -394,7 +417,9 @@ def train(
         epoch_losses = []
         # Passing the same Generator every epoch gives a new, reproducible order each epoch.
         for X_batch, y_batch in minibatches(X, y, batch_size, seed=rng, drop_last=drop_last):
-            logits, new_state, cache = net.forward(params, state, X_batch, training=True)
+            noise = _bn_noise(net, params, noise_rng, bn_noise) if bn_noise else None
+            step_params = params if noise is None else _noisy_params(params, noise)
+            logits, new_state, cache = net.forward(step_params, state, X_batch, training=True)
             loss, dlogits = softmax_cross_entropy(logits, y_batch)
             if record_every and step % record_every == 0:
                 if X_probe is not None:
@@ -405,6 +430,8 @@ def train(
                 for l, p in _unit_percentiles(net, cache_probe, record_unit).items():
                     records["percentiles"][l].append(p)
             grads = net.backward(dlogits, cache)
+            if noise is not None:
+                grads = _noisy_grads(grads, noise)
             params, opt_state = optimizer.step(params, grads, opt_state)
             state = new_state
             epoch_losses.append(loss)
@@ -423,3 +450,110 @@ def train(
             for l, p in records["percentiles"].items()
         }
     return params, state, history
+
+
+# ----------------------------------------------------------------------------- noisy BN
+# Noise after BN, scale s and shift t per unit: s * (gamma * z_norm + beta) + t is BN with
+# gamma' = s * gamma and beta' = s * beta + t, so the noisy pass is the plain forward with
+# those parameters, and by the chain rule dL/dgamma = s * dL/dgamma', dL/dbeta = s * dL/dbeta'.
+def _bn_noise(net, params, rng, strength):
+    """{l: (scale, shift)} for every BN layer, each (n[l],), drawn from rng."""
+    noise = {}
+    for l in net.hidden:
+        n = params[f"gamma{l}"].shape
+        noise[l] = (np.exp(strength / 2 * rng.standard_normal(n)), strength * rng.standard_normal(n))
+    return noise
+
+
+def _noisy_params(params, noise):
+    noisy = dict(params)
+    for l, (scale, shift) in noise.items():
+        noisy[f"gamma{l}"] = (scale * params[f"gamma{l}"]).astype(params[f"gamma{l}"].dtype)
+        noisy[f"beta{l}"] = (scale * params[f"beta{l}"] + shift).astype(params[f"beta{l}"].dtype)
+    return noisy
+
+
+def _noisy_grads(grads, noise):
+    grads = dict(grads)
+    for l, (scale, _) in noise.items():
+        for name in (f"gamma{l}", f"beta{l}"):
+            grads[name] = (scale * grads[name]).astype(grads[name].dtype)
+    return grads
+
+
+# ----------------------------------------------------------------------------- analysis
+def reestimate_bn_stats(net, params, state, X):
+    """Running statistics re-estimated on new inputs X (m, n_x), without any training.
+
+    One training-mode pass over all of X, layer by layer: each BN layer's mean and (biased)
+    variance on X, computed with the layers before it already normalized by X's statistics,
+    replaces its running mean and variance (the idea of "AdaBN", Li et al. 2016: when the input
+    distribution shifts, e.g. a new camera, adapt the statistics and keep every learned weight).
+    X needs no labels. Returns the new state; params and state are not modified.
+    """
+    if net.bn is None:
+        raise ValueError("reestimate_bn_stats needs a network with batch norm; this one has bn=None.")
+    _, _, cache = net.forward(params, state, X, training=True)
+    new_state = dict(state)
+    for l in net.hidden:
+        bn = cache["layers"][l - 1]["bn"]
+        dtype = state[f"running_mean{l}"].dtype
+        new_state[f"running_mean{l}"] = bn["mu"].astype(dtype)
+        new_state[f"running_var{l}"] = bn["var"].astype(dtype)
+    return new_state
+
+
+def _flat_norm(grads):
+    return math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
+
+
+def smoothness_probe(net, params, state, X, y, step_sizes):
+    """How much the loss and the gradient change along one gradient step (Santurkar et al. 2018).
+
+    From params, take the gradient g of the training-mode loss on the batch X, y, and move to
+    params - eta * g for each eta in step_sizes. Returns a dict:
+      "loss0": the loss at params; "loss" (k,): the loss at each point; "loss_range": max - min of it and the start's loss;
+      "grad_change" (k,): ||g(params - eta g) - g|| (all parameters as one vector);
+      "grad_norm": ||g||; "smoothness": max over eta of ||g' - g|| / (eta ||g||), an "effective
+          beta-smoothness": small means the gradient stays predictive along the step.
+    """
+    step_sizes = np.asarray(step_sizes, dtype=np.float64)
+    if step_sizes.ndim != 1 or step_sizes.size == 0 or not np.all(step_sizes > 0):
+        raise ValueError(f"step_sizes must be a 1-D array of positive numbers; got {step_sizes!r}.")
+    loss0, g0, _ = net.loss_and_grads(params, state, X, y)
+    norm0 = _flat_norm(g0)
+    losses, changes = [], []
+    for eta in step_sizes:
+        moved = {k: params[k] - eta * g0[k] for k in params}
+        loss, g, _ = net.loss_and_grads(moved, state, X, y)
+        losses.append(loss)
+        changes.append(_flat_norm({k: g[k] - g0[k] for k in g}))
+    losses, changes = np.asarray(losses), np.asarray(changes)
+    all_losses = np.r_[loss0, losses]
+    return {
+        "loss0": float(loss0),
+        "loss": losses,
+        "loss_range": float(all_losses.max() - all_losses.min()),
+        "grad_change": changes,
+        "grad_norm": norm0,
+        "smoothness": float(np.max(changes / (step_sizes * max(norm0, 1e-300)))),
+    }
+
+
+def trainable_width(grid, scores, target):
+    """Width, in decades, of the hyperparameter range whose runs reach `target`.
+
+    grid: (k,) positive hyperparameter values (e.g. learning rates on a log grid); scores: (k,)
+    the score each run reached (e.g. test accuracy). Returns log10(largest / smallest) grid value
+    whose score is >= target: 0.0 when only one value (or none) reaches it. A gap inside the
+    range is not subtracted.
+    """
+    grid = np.asarray(grid, dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    if grid.ndim != 1 or grid.shape != scores.shape or not np.all(grid > 0):
+        raise ValueError(
+            f"grid and scores must be 1-D of the same length, grid positive; got shapes "
+            f"{grid.shape} and {scores.shape}."
+        )
+    good = grid[scores >= target]
+    return float(np.log10(good.max() / good.min())) if good.size else 0.0

@@ -19,6 +19,9 @@ import numpy as np
 __all__ = [
     "PALETTE",
     "ContourArtists",
+    "running_average_panel",
+    "spread_vs_batch_size",
+    "training_curves",
     "LossArtists",
     "apply_style",
     "contour_panel",
@@ -29,6 +32,7 @@ __all__ = [
     "loss_curves",
     "loss_panel",
     "nice_limit",
+    "normalization_cube",
     "set_contour_panel",
     "set_histogram",
     "set_loss_panel",
@@ -309,3 +313,139 @@ def set_histogram(step, values, edges=None):
     heights = histogram_percent(values, edges)
     step.set_data(heights, edges)
     return heights
+
+
+# ============================================================================= notebooks 04, 05
+# Training curves of several runs (04), the spread of one example's z~ against the batch size and
+# running averages against the population statistic (05).
+def training_curves(ax, curves, ylabel, title, log=False):
+    """One line per run: curves is {label: (epochs,) values}, drawn against epoch 1, 2, ...
+
+    Runs whose label contains "no BN" are dashed, the others solid, so the two settings of the
+    same optimizer share a colour and differ in line style. Returns {label: Line2D}.
+    """
+    _check_ax(ax)
+    lines = {}
+    colours = list(PALETTE.values())
+    for i, (label, values) in enumerate(curves.items()):
+        values = np.asarray(values, dtype=np.float64)
+        style = "--" if "no BN" in label else "-"
+        lines[label] = ax.plot(np.arange(1, len(values) + 1), values, style, lw=1.6,
+                               color=colours[(i // 2) % len(colours)], label=label)[0]
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return lines
+
+
+def spread_vs_batch_size(ax, sizes, spreads, guide_at=None):
+    """Log-log spread of one example's normalized value against the batch size m.
+
+    sizes: (k,) batch sizes; spreads: {label: (k,) standard deviations over random batches};
+    guide_at: the label whose value at the middle size anchors the dashed c / sqrt(m) guide line.
+    Returns the guide's constant c.
+    """
+    _check_ax(ax)
+    sizes = np.asarray(sizes, dtype=np.float64)
+    for label, values in spreads.items():
+        ax.plot(sizes, values, "o-", lw=1.5, ms=4, label=label)
+    label = guide_at or next(iter(spreads))
+    mid = len(sizes) // 2
+    c = float(np.asarray(spreads[label])[mid] * np.sqrt(sizes[mid]))
+    ax.plot(sizes, c / np.sqrt(sizes), ":", color=PALETTE["black"], lw=1.2,
+            label="guide: c / sqrt(m)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size m (log scale)")
+    ax.set_ylabel("std of z_norm over random batches (log)")
+    ax.set_title("The noise shrinks like 1 / sqrt(m)")
+    ax.legend(fontsize=8)
+    return c
+
+
+def running_average_panel(ax, batch_values, population, runs, title, ylabel):
+    """Batch statistics as dots, the population value as a dashed line, one line per run.
+
+    batch_values: (T,) the statistic of each mini-batch; population: a number;
+    runs: {label: (T + 1,) running average, starting value first}. Returns {label: Line2D}.
+    """
+    _check_ax(ax)
+    batch_values = np.asarray(batch_values, dtype=np.float64)
+    ax.plot(np.arange(1, len(batch_values) + 1), batch_values, ".", ms=2.5,
+            color=PALETTE["sky_blue"], alpha=0.6, label="this mini-batch")
+    ax.axhline(population, ls="--", color=PALETTE["black"], lw=1.2,
+               label="whole training set")
+    lines = {}
+    for label, values in runs.items():
+        lines[label] = ax.plot(np.arange(len(values)), values, lw=1.6, label=label)[0]
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return lines
+
+
+# ============================================================================= notebook 08
+# Which values share one mean and variance, for batch, layer and group norm: the classic
+# "three cubes" picture (Wu & He 2018, Fig. 2) of an NHWC activation tensor.
+def normalization_cube(ax, method, channels=6, examples=4, groups=3, title=None):
+    """Draw an NHWC tensor as a cube and shade the values that share ONE mean and variance.
+
+    ax: a matplotlib Axes; method: "batch", "layer" or "group"; channels C, examples N and
+    groups G (G must divide C) set the grid. The cube's edges are its axes: C (channels) along
+    the front, H, W (positions, flattened) upwards, N (examples) into the depth. Shaded:
+    batch norm one channel over every example and position; layer norm one example over every
+    channel and position; group norm one example over the C / G channels of one group.
+    Returns the number of (channel, example) columns shaded (each column = all H x W positions).
+    """
+    _check_ax(ax)
+    if method not in ("batch", "layer", "group"):
+        raise ValueError(f"method must be 'batch', 'layer' or 'group'; got {method!r}")
+    for name, value in (("channels", channels), ("examples", examples), ("groups", groups)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int; got {value!r}")
+    if channels % groups:
+        raise ValueError(f"groups must divide channels ({channels}); got {groups}")
+    from matplotlib.patches import Polygon
+
+    per_group = channels // groups
+    shaded = {
+        "batch": lambda c, n: c == 0,
+        "layer": lambda c, n: n == 0,
+        "group": lambda c, n: n == 0 and c < per_group,
+    }[method]
+    height, depth = 3.5, 0.9  # the front face's height; one example's step into the depth
+    dx, dy = depth * np.cos(np.pi / 4), depth * np.sin(np.pi / 4)
+    fill = {True: PALETTE["sky_blue"], False: "white"}
+
+    def quad(points, on):
+        ax.add_patch(Polygon(points, closed=True, facecolor=fill[on], edgecolor=PALETTE["black"],
+                             lw=0.7, alpha=0.95 if on else 1.0))
+
+    for c in range(channels):  # front face: example 0, one column per channel
+        quad([(c, 0), (c + 1, 0), (c + 1, height), (c, height)], shaded(c, 0))
+    for n in range(examples):  # top face: one cell per (channel, example)
+        for c in range(channels):
+            x0, y0 = c + n * dx, height + n * dy
+            quad([(x0, y0), (x0 + 1, y0), (x0 + 1 + dx, y0 + dy), (x0 + dx, y0 + dy)],
+                 shaded(c, n))
+    for n in range(examples):  # right face: the last channel of each example
+        x0, y0 = channels + n * dx, n * dy
+        quad([(x0, y0), (x0 + dx, y0 + dy), (x0 + dx, y0 + dy + height), (x0, y0 + height)],
+             shaded(channels - 1, n))
+    for y in np.linspace(0, height, 5)[1:-1]:  # a few position rows on the front face
+        ax.plot([0, channels], [y, y], color=PALETTE["black"], lw=0.3, alpha=0.5)
+
+    label = {"fontsize": 9, "color": PALETTE["black"]}
+    ax.text(channels / 2, -0.35, "C (channels)", ha="center", va="top", **label)
+    ax.text(-0.3, height / 2, "H, W\n(positions)", ha="right", va="center", **label)
+    ax.text(channels + examples * dx / 2 + 0.2, examples * dy / 2 - 0.1, "N (examples)",
+            ha="left", va="top", rotation=45, **label)
+    ax.set_xlim(-2.2, channels + examples * dx + 2.2)
+    ax.set_ylim(-1.1, height + examples * dy + 0.4)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    names = {"batch": "Batch norm", "layer": "Layer norm", "group": f"Group norm (G = {groups})"}
+    ax.set_title(title or names[method])
+    return sum(bool(shaded(c, n)) for c in range(channels) for n in range(examples))
