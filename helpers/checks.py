@@ -777,7 +777,7 @@ def check_batchnorm_backward(fn):
         worst = np.max(np.asarray(errors), axis=0)
         print("Largest relative error against the numerical gradient: "
               + ", ".join(f"{name} {_order_of(e)}" for name, e in zip(_BACKWARD_OUTPUTS, worst))
-              + f" (all below 1e-8).")
+              + " (all below 1e-8).")
     return passed
 
 
@@ -1270,7 +1270,8 @@ def _mistaken_layernorms(z, gamma, beta, eps):
 
 
 def _check_ln_case(fn, case):
-    from helpers import normalization  # floor 2, imported here so `import helpers.checks` stays small
+    # floor 2, imported here so that `import helpers.checks` stays small
+    from helpers import normalization
 
     z, gamma, beta = case.args
     eps = case.kwargs.get("eps", 1e-5)
