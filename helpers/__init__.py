@@ -3,7 +3,7 @@
 One module per idea of the lecture; start reading at `helpers.batchnorm`.
 Import floors (each module imports only from the floors below it, so there are no cycles):
   1. batchnorm, layers, optimizers, gradcheck, data, regression, plots
-  2. network
+  2. network, normalization
   3. widgets, checks, tf_reference (TensorFlow is imported lazily, inside its functions)
 `import helpers` itself imports nothing, so it is fast.
 """
@@ -17,6 +17,7 @@ __all__ = [
     "regression",
     "plots",
     "network",
+    "normalization",
     "widgets",
     "checks",
     "tf_reference",
