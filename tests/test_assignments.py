@@ -1,0 +1,271 @@
+"""The classroom round trip with nbgrader's CLI, for real (see README, "For instructors").
+
+1. every exercise carries the right nbgrader metadata (no nbgrader needed, fast);
+2. `make assignments`' build (assignments/build.py) releases every notebook with no solution
+   code, hidden test or output left;
+3. autograded: the untouched release gets 0 points on every exercise, the committed solution
+   notebooks full points, and each wrong submission of WRONG loses exactly its exercise's points
+   while the grading finishes and every other exercise of the notebook keeps its points.
+
+Notebooks and exercises are discovered (tests/assignment_support.py), so new ones are covered
+without editing this file. Scores are read from nbgrader's gradebook.
+"""
+
+import os
+import textwrap
+
+import pytest
+from assignment_support import (
+    MARKERS,
+    SOLUTION,
+    UNTOUCHED,
+    Wrong,
+    between,
+    discover,
+    grade_all,
+    nbgrader_meta,
+    read,
+    release,
+    source,
+    wrong_code,
+)
+
+try:
+    import nbgrader  # noqa: F401
+except ImportError:
+    if os.environ.get("CI"):
+        pytest.fail("nbgrader is not installed, so the assignment round trip cannot run: "
+                    "pip install -r requirements-dev.txt", pytrace=False)
+    pytest.skip("nbgrader is not installed (pip install -r requirements-dev.txt)",
+                allow_module_level=True)
+
+COURSE = discover()
+GRADED = [name for name in COURSE.notebooks if COURSE.autograded[name] or COURSE.manual[name]]
+
+# ----------------------------------------------------------------------------- wrong submissions
+# Full-cell rewrites for exercises whose committed wording we do not want to depend on.
+_BACKWARD = textwrap.dedent('''\
+    def batchnorm_backward(dz_tilde, cache):
+        z_norm, gamma, inv_std, m = cache["z_norm"], cache["gamma"], cache["inv_std"], cache["m"]
+        dbeta = dz_tilde.sum(axis=0)
+        dgamma = (dz_tilde * z_norm).sum(axis=0)
+        dz_norm = gamma * dz_tilde
+        dz = inv_std / m * (m * dz_norm{mean}{variance})
+        return dz, dgamma, dbeta
+    ''')
+_MEAN_PATH = " - dz_norm.sum(axis=0)"
+_VARIANCE_PATH = " - z_norm * (dz_norm * z_norm).sum(axis=0)"
+_INFERENCE_WITH_BATCH_STATS = textwrap.dedent('''\
+    def batchnorm_inference(z, gamma, beta, running_mean, running_var, eps=1e-5):
+        mu, var = z.mean(axis=0), z.var(axis=0)   # the batch's own statistics: the bug
+        return gamma * (z - mu) / np.sqrt(var + eps) + beta
+    ''')
+_LOOP = ("import time\n    while True:  # waits for a convergence that never comes\n"
+         "        time.sleep(0.05)\n    mu = z.mean(axis=0)")
+
+# One row per wrong submission: the exercise (grade_id of its solution cell), what is wrong,
+# and the edit of the committed solution that makes it wrong (text -> replacement, or
+# None -> a whole new cell). A row whose exercise is not in the notebooks yet is skipped.
+WRONG = [
+    Wrong("normalize_inputs", "unbiased variance (ddof=1)",
+          "X_train.var(axis=0)", "X_train.var(axis=0, ddof=1)"),
+    Wrong("batchnorm_forward", "gamma and beta swapped",
+          "gamma * z_norm + beta", "beta * z_norm + gamma"),
+    Wrong("batchnorm_forward", "eps outside the square root",
+          "np.sqrt(var + eps)", "(np.sqrt(var) + eps)"),
+    Wrong("identity_gamma_beta", "wrong axis (statistics per example)", "axis=0", "axis=1"),
+    Wrong("identity_gamma_beta", "wrong shape (keepdims=True)",
+          "mu = z.mean(axis=0)", "mu = z.mean(axis=0, keepdims=True)"),
+    Wrong("identity_gamma_beta", "NaN output (mean of an empty slice)",
+          "mu = z.mean(axis=0)", "mu = z[len(z):].mean(axis=0)"),
+    Wrong("identity_gamma_beta", "infinite loop (cut by the execution timeout)",
+          "mu = z.mean(axis=0)", _LOOP, timeout=15),
+    Wrong("numerical_gradient", "exception (IndexError, off by one)",
+          "range(b.size)", "range(b.size + 1)"),
+    Wrong("batchnorm_backward", "backward skips the mean branch",
+          None, _BACKWARD.format(mean="", variance=_VARIANCE_PATH)),
+    Wrong("batchnorm_backward", "backward skips the variance branch",
+          None, _BACKWARD.format(mean=_MEAN_PATH, variance="")),
+    Wrong("batchnorm_inference", "inference with the batch's statistics",
+          None, _INFERENCE_WITH_BATCH_STATS),
+    Wrong("interpret_sweep", "widths in natural log, not decades",
+          "np.log10(good.max()) - np.log10(good.min())", "np.log(good.max()) - np.log(good.min())"),
+    # Known holes: submissions that fool the grading today (strict xfail: when the grading is
+    # fixed, the row passes, pytest reports XPASS as a failure, and the `hole` goes).
+    Wrong("normalize_inputs", "cheat: imports the reference from helpers",
+          None, "from helpers.data import normalize_inputs\n",
+          hole="the checker cannot tell the student's function from the helpers reference"),
+    Wrong("identity_gamma_beta", "cheat: monkeypatches the checker",
+          None, "def identity_gamma_beta(z, eps=1e-5):\n    return None\n\n\n"
+                "import helpers.checks\nhelpers.checks.check_identity_gamma_beta = lambda fn: True\n",
+          hole="the test cell runs the checker in the student's kernel, which can replace it"),
+    Wrong("interpret_sweep", "cheat: empties lr_sweep, so the test checks nothing",
+          None, "lr_sweep = {}\nwidth = {}\n",
+          hole="the test compares with notebook variables that the solution cell can overwrite"),
+]
+
+
+def _has_any(text, markers):
+    return any(marker in text for marker in markers)
+
+
+def _exercise_notebook(exercise):
+    return next((name for name, grade_id in COURSE.exercises if grade_id == exercise), None)
+
+
+ACTIVE = [w for w in WRONG if _exercise_notebook(w.exercise)]
+
+
+def _wrong_param(wrong):
+    if wrong not in ACTIVE:
+        marks = pytest.mark.skip(reason=f"exercise {wrong.exercise!r} is not in the notebooks yet")
+    elif wrong.hole:
+        marks = pytest.mark.xfail(strict=True, reason=f"known hole: {wrong.hole}")
+    else:
+        marks = ()
+    return pytest.param(wrong, id=wrong.student, marks=marks)
+
+
+# ----------------------------------------------------------------------------- 1. metadata
+@pytest.mark.parametrize("name", list(COURSE.notebooks))
+def test_exercise_cells_carry_nbgrader_metadata(name):
+    cells = read(COURSE.notebooks[name])["cells"]
+    ids = [nbgrader_meta(c)["grade_id"] for c in cells if nbgrader_meta(c)]
+    assert len(ids) == len(set(ids)), f"duplicate grade_id in {name}: {sorted(ids)}"
+    for cell in cells:
+        meta, text = nbgrader_meta(cell), source(cell)
+        where = f"{name}, cell {meta.get('grade_id') or cell.get('id')}"
+        if _has_any(text, MARKERS[:2]):
+            assert meta.get("solution"), f"{where}: solution markers without nbgrader solution"
+        if _has_any(text, MARKERS[2:]):
+            assert meta.get("grade") and not meta.get("solution"), (
+                f"{where}: hidden tests outside an autograder test cell")
+        if not meta:
+            continue
+        assert meta.get("schema_version") == 3, f"{where}: schema_version must be 3"
+        if meta.get("solution") and cell["cell_type"] == "code":
+            assert MARKERS[0] in text and MARKERS[1] in text, (
+                f"{where}: a code solution cell needs ### BEGIN/END SOLUTION (without them "
+                f"nbgrader replaces the whole cell, def line included)")
+        if meta.get("grade"):
+            assert meta.get("points", 0) > 0, f"{where}: a graded cell needs points"
+        if meta.get("grade") and not meta.get("solution"):
+            assert cell["cell_type"] == "code" and meta.get("locked"), (
+                f"{where}: an autograder test must be a locked code cell")
+    for (notebook, exercise), found in COURSE.exercises.items():
+        if notebook == name:
+            assert found.tests, f"{name}: exercise {exercise!r} has no autograder test below it"
+
+
+def test_grade_ids_of_exercises_are_unique_across_the_course():
+    exercises = [grade_id for _, grade_id in COURSE.exercises]
+    assert len(exercises) == len(set(exercises)), sorted(exercises)
+
+
+def test_wrong_submissions_have_distinct_student_ids():
+    ids = [wrong.student for wrong in WRONG]
+    assert len(ids) == len(set(ids)), sorted(ids)
+
+
+@pytest.mark.parametrize("wrong", WRONG, ids=[w.student for w in WRONG])
+def test_wrong_submission_rows_apply(wrong):
+    """Cheap guard: the edit of each row still applies to the committed solution."""
+    name = _exercise_notebook(wrong.exercise)
+    if name is None:
+        pytest.skip(f"exercise {wrong.exercise!r} is not in the notebooks yet")
+    solved = next(source(c) for c in read(COURSE.notebooks[name])["cells"]
+                  if nbgrader_meta(c).get("grade_id") == wrong.exercise)
+    code = wrong_code(wrong, solved)
+    assert not _has_any(code, MARKERS) and code.strip() != solved.strip()
+    compile(code, wrong.student, "exec")
+
+
+def test_backward_rewrite_is_right_with_both_branches():
+    """The two backward rows differ from a correct backward pass by one branch only."""
+    from helpers.checks import check_batchnorm_backward
+
+    namespace = {}
+    exec(_BACKWARD.format(mean=_MEAN_PATH, variance=_VARIANCE_PATH), namespace)  # noqa: S102
+    assert check_batchnorm_backward(namespace["batchnorm_backward"])
+
+
+# ----------------------------------------------------------------------------- 2. release
+@pytest.fixture(scope="module")
+def course_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("nbgrader-course")
+
+
+@pytest.fixture(scope="module")
+def released(course_dir):
+    return release(course_dir)
+
+
+@pytest.mark.parametrize("name", list(COURSE.notebooks))
+def test_release_has_no_solution_code(name, released):
+    solution_cells = {nbgrader_meta(c)["grade_id"]: source(c)
+                      for c in read(COURSE.notebooks[name])["cells"] if nbgrader_meta(c)}
+    cells = read(released[name])["cells"]
+    for cell in cells:
+        text, meta = source(cell), nbgrader_meta(cell)
+        where = f"{name}, cell {meta.get('grade_id') or cell.get('id')}"
+        assert not _has_any(text, MARKERS), f"{where}: a marker is left in the release"
+        assert not cell.get("outputs"), f"{where}: outputs are left in the release"
+        if not meta:
+            continue
+        original = solution_cells[meta["grade_id"]]
+        if meta.get("solution"):
+            left = {line.strip() for line in text.splitlines()}
+            leaked = [line for line in between(original, *MARKERS[:2]) if line in left]
+            assert not leaked, f"{where}: solution lines left in the release: {leaked}"
+            if cell["cell_type"] == "code":
+                assert "raise NotImplementedError()" in text, f"{where}: no stub"
+        hidden = between(original, *MARKERS[2:])
+        assert not any(line in text for line in hidden), f"{where}: hidden tests left"
+        if meta.get("grade") and not meta.get("solution"):
+            assert meta.get("locked"), f"{where}: the test cell is not locked in the release"
+    kept = [nbgrader_meta(c)["grade_id"] for c in cells if nbgrader_meta(c)]
+    assert kept == list(solution_cells), f"{name}: exercise or test cells lost in the release"
+
+
+# ----------------------------------------------------------------------------- 3. autograde
+@pytest.fixture(scope="module")
+def graded(course_dir, released):
+    result = grade_all(course_dir, COURSE, released, ACTIVE)
+    print("\nseconds per nbgrader autograde call:",
+          {f"{a}/{s}": round(t) for (a, s), t in result["seconds"].items()})
+    return result
+
+
+def _points(graded, name, student):
+    key = (name, student)
+    assert key in graded["grades"], (
+        f"{student}'s submission of {name} was not graded; nbgrader's log:\n"
+        + "\n".join(log for (a, _), log in graded["logs"].items() if a == name)[-5000:])
+    return graded["grades"][key]
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_untouched_release_scores_zero(name, graded):
+    points = _points(graded, name, UNTOUCHED)
+    assert set(points) == set(COURSE.autograded[name]) | set(COURSE.manual[name])
+    assert {g: score for g, (score, _, _) in points.items()} == dict.fromkeys(points, 0), points
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_solutions_score_full_points(name, graded):
+    points = _points(graded, name, SOLUTION)
+    for grade_id, full in COURSE.autograded[name].items():
+        assert points[grade_id][:2] == (full, full), f"{grade_id}: {points[grade_id]}"
+    for grade_id in COURSE.manual[name]:  # written answers: autograde leaves them to a person
+        assert points[grade_id][2], f"{grade_id} should wait for manual grading: {points}"
+
+
+@pytest.mark.parametrize("wrong", [_wrong_param(w) for w in WRONG])
+def test_wrong_submission_loses_exactly_its_points(wrong, graded):
+    name = _exercise_notebook(wrong.exercise)
+    points = _points(graded, name, wrong.student)
+    lost = set(COURSE.exercises[name, wrong.exercise].tests)
+    got = {g: score for g, (score, _, _) in points.items() if g in COURSE.autograded[name]}
+    expected = {g: 0 if g in lost else full for g, full in COURSE.autograded[name].items()}
+    print(f"{wrong.student}: {got} (full: {COURSE.autograded[name]})")
+    assert got == expected
