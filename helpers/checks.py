@@ -32,6 +32,7 @@ __all__ = [
     "check_layernorm_forward",
     "check_normalize_inputs",
     "check_numerical_gradient",
+    "check_range_width",
     "check_update_running_stats",
     "difference_problem",
     "matching_mistake",
@@ -143,6 +144,16 @@ def matching_mistake(outputs, mistakes):
     return None
 
 
+def _is_course_reference(fn):
+    """True for a function imported from `helpers` itself (e.g. helpers.data.normalize_inputs).
+
+    This stops the one-line "import the answer" submission; a wrapper written in the notebook
+    around a helpers function still passes, which is why instructors should also read the code.
+    """
+    module = getattr(fn, "__module__", None) or ""
+    return module == "helpers" or (module.startswith("helpers.") and module != "helpers.checks")
+
+
 def run_cases(fn, cases, check_case):
     """Check fn on each case with check_case(fn, case) -> problem message or None.
 
@@ -152,6 +163,11 @@ def run_cases(fn, cases, check_case):
     if not callable(fn):
         print(f"Expected your function, got {type(fn).__name__} {fn!r}.\n"
               f"  Hint: pass the function itself, without calling it: check(my_function).")
+        return False
+    if _is_course_reference(fn):
+        print(f"{fn.__module__}.{fn.__name__} is the course's own reference implementation, "
+              f"not your code.\n  Hint: the exercise is to write the function yourself; the "
+              f"checker compares it with that reference.")
         return False
     for number, case in enumerate(cases, start=1):
         try:
@@ -1319,3 +1335,82 @@ def check_layernorm_forward(fn):
     Prints "All N checks passed." or the first problem; returns True/False; never raises.
     """
     return run_cases(fn, _ln_cases(), _check_ln_case)
+
+
+# ----------------------------------------------------------------------------- notebook 06
+def _range_width_reference(grid, accuracies, target):
+    """log10(largest / smallest) grid value whose accuracy is >= target; 0.0 if none."""
+    good = grid[accuracies >= target]
+    return float(np.log10(good.max() / good.min())) if good.size else 0.0
+
+
+def _range_width_cases():
+    """Fresh sweeps, so no number from the notebook can be copied into the answer."""
+    rng = np.random.default_rng(606)
+    grid = np.logspace(-4, 0, 9)
+    bump = np.clip(0.95 - 0.08 * (np.log10(grid) + 2.0) ** 2 + rng.normal(0, 0.01, 9), 0, 1)
+    dip = bump.copy()
+    dip[4] = 0.2  # a run that failed in the middle of the range that works
+    shuffled = rng.permutation(9)
+    exact = bump.copy()
+    exact[[1, 7]] = 0.85  # two runs exactly at the target
+    return [
+        Case("a learning-rate sweep shaped like the notebook's", (grid, bump, 0.85), {}),
+        Case("grid values not in increasing order", (grid[shuffled], bump[shuffled], 0.85), {}),
+        Case("runs exactly at the target count as reaching it", (grid, exact, 0.85), {}),
+        Case("a failed run inside the range does not shorten it", (grid, dip, 0.85), {}),
+        Case("only one value reaches the target", (grid, bump, float(bump.max())), {}),
+        Case("no value reaches the target", (grid, bump, 0.99), {}),
+        Case("another grid and target", (np.logspace(-1, 2, 7), np.linspace(0.2, 0.9, 7), 0.5),
+             {}),
+    ]
+
+
+def _mistaken_range_widths(grid, accuracies, target):
+    good = grid[accuracies >= target]
+    strict = grid[accuracies > target]
+    in_order = good if good.size else grid[:1]
+    return [
+        ("Decades are powers of 10: use np.log10, not np.log (natural log).",
+         (float(np.log(good.max() / good.min())) if good.size else 0.0,)),
+        ("Runs whose accuracy equals the target reach it too: keep accuracies >= target.",
+         (float(np.log10(strict.max() / strict.min())) if strict.size else 0.0,)),
+        ("That is the number of grid values that reach the target, not the width of their range "
+         "in decades: log10(largest) - log10(smallest).", (float(good.size),)),
+        ("The grid need not be sorted: take the largest and smallest values (max and min), not "
+         "the last and first.",
+         (float(np.log10(in_order[-1] / in_order[0])),)),
+    ]
+
+
+def _check_range_width_case(fn, case):
+    grid, accuracies, target = case.args
+    result, problem = call_safely(fn, case, ("grid", "accuracies", "target"))
+    if problem:
+        return problem
+    if isinstance(result, np.ndarray) and result.shape == ():
+        result = result.item()
+    if isinstance(result, bool) or not isinstance(result, (int, float, np.integer, np.floating)):
+        return (f"Your function returned {type(result).__name__} {result!r}, expected one number "
+                f"(a float, the width in decades).\n  Hint: end with `return width`.")
+    if not np.isfinite(result):
+        return (f"Your function returned {result}.\n  Hint: when no value (or only one) reaches "
+                f"the target, the width is 0.0; check for an empty selection before max/min.")
+    expected = _range_width_reference(grid, accuracies, target)
+    problem = difference_problem("the width", np.float64(result), expected)
+    if problem:
+        hint = matching_mistake((np.float64(result),),
+                                _mistaken_range_widths(grid, accuracies, target)) or (
+            "Keep the grid values whose accuracy is >= target, then "
+            "log10(largest) - log10(smallest); 0.0 if at most one value is kept.")
+        return f"{problem}\n  Hint: {hint}"
+    return None
+
+
+def check_range_width(fn):
+    """Check fn(grid, accuracies, target) -> width in decades of the grid values that reach target.
+
+    grid: (k,) positive hyperparameter values; accuracies: (k,); target: float.
+    Prints what it found; returns True if every case matches, else False. Never raises.
+    """
+    return run_cases(fn, _range_width_cases(), _check_range_width_case)

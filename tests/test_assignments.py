@@ -90,18 +90,19 @@ WRONG = [
           None, _INFERENCE_WITH_BATCH_STATS),
     Wrong("interpret_sweep", "widths in natural log, not decades",
           "np.log10(good.max()) - np.log10(good.min())", "np.log(good.max()) - np.log(good.min())"),
+    Wrong("interpret_sweep", "no width for an empty selection (max of an empty array)",
+          "    if len(good) == 0:\n        return 0.0\n", ""),
+    # Cheats that the grading catches.
+    Wrong("normalize_inputs", "cheat: imports the reference from helpers",
+          None, "from helpers.data import normalize_inputs\n"),
+    Wrong("interpret_sweep", "cheat: empties lr_sweep and width instead of writing the function",
+          None, "lr_sweep = {}\nwidth = {}\n"),
     # Known holes: submissions that fool the grading today (strict xfail: when the grading is
     # fixed, the row passes, pytest reports XPASS as a failure, and the `hole` goes).
-    Wrong("normalize_inputs", "cheat: imports the reference from helpers",
-          None, "from helpers.data import normalize_inputs\n",
-          hole="the checker cannot tell the student's function from the helpers reference"),
     Wrong("identity_gamma_beta", "cheat: monkeypatches the checker",
           None, "def identity_gamma_beta(z, eps=1e-5):\n    return None\n\n\n"
                 "import helpers.checks\nhelpers.checks.check_identity_gamma_beta = lambda fn: True\n",
           hole="the test cell runs the checker in the student's kernel, which can replace it"),
-    Wrong("interpret_sweep", "cheat: empties lr_sweep, so the test checks nothing",
-          None, "lr_sweep = {}\nwidth = {}\n",
-          hole="the test compares with notebook variables that the solution cell can overwrite"),
 ]
 
 

@@ -55,9 +55,18 @@ MISTAKES = {
 
 
 def test_reference_passes(capsys):
-    assert check_normalize_inputs(normalize_inputs) is True
+    def student_copy(X_train, X_test=None, eps=1e-8):  # the reference, as a student writes it
+        return normalize_inputs(X_train, X_test, eps)
+
+    assert check_normalize_inputs(student_copy) is True
     out = capsys.readouterr().out
     assert "All 6 checks passed." in out
+
+
+def test_importing_the_reference_does_not_pass(capsys):
+    # The one-line cheat `from helpers.data import normalize_inputs` gets 0 points.
+    assert check_normalize_inputs(normalize_inputs) is False
+    assert "reference implementation, not your code" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("mistake", list(MISTAKES))

@@ -336,3 +336,61 @@ def test_explorer_numbers_follow_the_slider(shift_models, digits):
     assert acc["BN, stats re-estimated"] > max(acc["no BN"], acc["BN"]) + 0.2
     with pytest.raises(ValueError, match="strength"):
         explorer.compute({"strength": 1.5})
+
+
+# ----------------------------------------------------------------------------- the exercise checker
+def _width(grid, accuracies, target):  # written here from the exercise text, as a student would
+    good = grid[accuracies >= target]
+    return float(np.log10(good.max()) - np.log10(good.min())) if len(good) else 0.0
+
+
+def _natural_log(grid, accuracies, target):
+    good = grid[accuracies >= target]
+    return float(np.log(good.max()) - np.log(good.min())) if len(good) else 0.0
+
+
+def _strict(grid, accuracies, target):
+    good = grid[accuracies > target]
+    return float(np.log10(good.max()) - np.log10(good.min())) if len(good) else 0.0
+
+
+def _count(grid, accuracies, target):
+    return float(np.sum(accuracies >= target))
+
+
+def _first_last(grid, accuracies, target):
+    good = grid[accuracies >= target]
+    return float(np.log10(good[-1]) - np.log10(good[0])) if len(good) else 0.0
+
+
+def _no_empty_case(grid, accuracies, target):
+    good = grid[accuracies >= target]
+    return float(np.log10(good.max()) - np.log10(good.min()))
+
+
+@pytest.mark.parametrize(
+    "fn, words",
+    [
+        (_natural_log, "np.log10"),
+        (_strict, ">= target"),
+        (_count, "number of grid values"),
+        (_first_last, "max and min"),
+        (_no_empty_case, "ValueError"),
+        (lambda grid, accuracies, target: None, "expected one number"),
+        (lambda grid, accuracies, target: float("nan"), "0.0"),
+        (lambda grid, accuracies, target: 1 / 0, "ZeroDivisionError"),
+        (trainable_width, "reference implementation"),  # importing the answer does not pass
+    ],
+)
+def test_range_width_checker_catches_mistakes(fn, words, capsys):
+    from helpers.checks import check_range_width
+
+    assert check_range_width(fn) is False
+    assert words in capsys.readouterr().out
+
+
+def test_range_width_checker_passes_a_correct_function(capsys):
+    from helpers.checks import check_range_width
+
+    assert check_range_width(_width) is True
+    assert "All 7 checks passed." in capsys.readouterr().out
