@@ -1375,11 +1375,10 @@ def _mistaken_range_widths(grid, accuracies, target):
          (float(np.log(good.max() / good.min())) if good.size else 0.0,)),
         ("Runs whose accuracy equals the target reach it too: keep accuracies >= target.",
          (float(np.log10(strict.max() / strict.min())) if strict.size else 0.0,)),
-        ("That is the number of grid values that reach the target, not the width of their range "
-         "in decades: log10(largest) - log10(smallest).", (float(good.size),)),
-        ("The grid need not be sorted: take the largest and smallest values (max and min), not "
-         "the last and first.",
-         (float(np.log10(in_order[-1] / in_order[0])),)),
+        (("That is the number of grid values that reach the target, not the width of their "
+          "range in decades: log10(largest) - log10(smallest)."), (float(good.size),)),
+        (("The grid need not be sorted: take the largest and smallest values (max and min), "
+          "not the last and first."), (float(np.log10(in_order[-1] / in_order[0])),)),
     ]
 
 
