@@ -412,6 +412,16 @@ def _bn_hint(problem, marker, hint):
     return problem
 
 
+def _z_tilde_alone_problem(result):
+    """A message if a forward exercise returned a tuple or None instead of the array z_tilde."""
+    if isinstance(result, (tuple, list)):
+        return (f"Your function returned a {type(result).__name__} of length {len(result)}, "
+                f"expected the array z_tilde alone.\n  Hint: end with `return z_tilde`.")
+    if result is None:
+        return "Your function returned None.\n  Hint: did you forget `return z_tilde`?"
+    return None
+
+
 def _check_bn_case(fn, case, tf=None):
     z, gamma, beta = case.args
     eps = case.kwargs.get("eps", 1e-5)
@@ -421,11 +431,9 @@ def _check_bn_case(fn, case, tf=None):
         return _bn_hint(problem, "broadcast", (
             "the shapes do not line up. mu and var are per unit: average over the examples, "
             "axis=0, giving shape (n,), which broadcasts against z of shape (m, n)."))
-    if isinstance(result, (tuple, list)):
-        return (f"Your function returned a {type(result).__name__} of length {len(result)}, "
-                f"expected the array z_tilde alone.\n  Hint: end with `return z_tilde`.")
-    if result is None:
-        return "Your function returned None.\n  Hint: did you forget `return z_tilde`?"
+    problem = _z_tilde_alone_problem(result)
+    if problem:
+        return problem
     if isinstance(result, np.ndarray) and result.shape == z.shape and np.issubdtype(
             result.dtype, np.number) and np.any(np.isnan(result)):
         return f"z_tilde contains NaN.\n  Hint: {_BN_NAN_HINT}"
@@ -945,11 +953,9 @@ def _check_inference_case(fn, case):
         fn, case, ("z", "gamma", "beta", "running_mean", "running_var"))
     if problem:
         return problem
-    if isinstance(result, (tuple, list)):
-        return (f"Your function returned a {type(result).__name__} of length {len(result)}, "
-                f"expected the array z_tilde alone.\n  Hint: end with `return z_tilde`.")
-    if result is None:
-        return "Your function returned None.\n  Hint: did you forget `return z_tilde`?"
+    problem = _z_tilde_alone_problem(result)
+    if problem:
+        return problem
     if isinstance(result, np.ndarray) and result.shape == z.shape and np.issubdtype(
             result.dtype, np.number) and not np.all(np.isfinite(result)):
         return ("z_tilde contains NaN or inf.\n  Hint: a batch of one example has variance 0: "
@@ -1298,11 +1304,9 @@ def _check_ln_case(fn, case):
             "the shapes do not line up. Layer norm's mu and var are per example: average over "
             "the units, axis=1, with keepdims=True, giving shape (m, 1), which broadcasts "
             "against z of shape (m, n)."))
-    if isinstance(result, (tuple, list)):
-        return (f"Your function returned a {type(result).__name__} of length {len(result)}, "
-                f"expected the array z_tilde alone.\n  Hint: end with `return z_tilde`.")
-    if result is None:
-        return "Your function returned None.\n  Hint: did you forget `return z_tilde`?"
+    problem = _z_tilde_alone_problem(result)
+    if problem:
+        return problem
     if isinstance(result, np.ndarray) and result.shape == z.shape and np.issubdtype(
             result.dtype, np.number) and np.any(np.isnan(result)):
         hint = ("An example whose units are all equal has variance 0, giving 0 / 0: divide by "
