@@ -270,9 +270,15 @@ def run_all_cells(page):
             const panel = window.jupyterapp.shell.currentWidget;
             const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
             if (!kernel || kernel.status !== 'idle') return false;
-            return panel.content.widgets.every(c => c.model.type !== 'code'
-                || (c.model.executionCount !== null
-                    && !c.node.querySelector('.jp-InputPrompt').textContent.includes('*')));
+            // JupyterLab renders long notebooks lazily: a cell out of view may have no prompt
+            // node yet, so read the model's execution state and treat a missing prompt as done.
+            return panel.content.widgets.every(c => {
+                if (c.model.type !== 'code') return true;
+                if (c.model.executionCount === null) return false;
+                if (c.model.executionState === 'running') return false;
+                const prompt = c.node.querySelector('.jp-InputPrompt');
+                return !prompt || !prompt.textContent.includes('*');
+            });
         }""", timeout=RUN_ALL_TIMEOUT * 1000, polling=500)
     return page.evaluate(_CELL_REPORT)
 
