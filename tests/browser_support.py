@@ -124,6 +124,12 @@ class LabServer:
                                                                          exist_ok=True)
         (state / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
          ).write_text('{"fetchNews": "false", "checkForUpdates": false}')
+        # JupyterLab 4 renders long notebooks lazily ("windowing"): an explorer below the fold
+        # is not in the page until scrolled to, so a count of explorers would come up short.
+        (state / "settings" / "@jupyterlab" / "notebook-extension").mkdir(parents=True,
+                                                                         exist_ok=True)
+        (state / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+         ).write_text('{"windowingMode": "none"}')
         return state
 
     def start(self):
