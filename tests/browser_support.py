@@ -257,7 +257,9 @@ _CELL_REPORT = """() => {
 
 def open_notebook(page, server, name):
     """Open notebooks/<name> in JupyterLab and wait until its kernel is idle."""
-    page.goto(server.url(f"lab/tree/notebooks/{name}"), wait_until="domcontentloaded",
+    # ?reset: start from an empty workspace, so notebooks opened earlier are not restored as
+    # hidden tabs whose explorers would also match the page's selectors.
+    page.goto(server.url(f"lab/tree/notebooks/{name}?reset"), wait_until="domcontentloaded",
               timeout=KERNEL_TIMEOUT * 1000)
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
                            " && window.jupyterapp.shell.currentWidget.content",
