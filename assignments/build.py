@@ -57,7 +57,7 @@ def stage(course_dir, notebooks_dir=ROOT / "notebooks"):
 
 
 def build(course_dir, notebooks_dir=ROOT / "notebooks", **kwargs):
-    """Stage the sources and generate the release of every assignment; returns {name: release path}."""
+    """Stage the sources and generate every assignment's release; returns {name: release path}."""
     found = stage(course_dir, notebooks_dir)
     if not found:
         raise SystemExit(f"no notebooks in {notebooks_dir}")

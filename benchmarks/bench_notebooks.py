@@ -62,7 +62,7 @@ def run_notebook(path):
         error = f"a cell ran longer than {CELL_TIMEOUT} s"
     except CellExecutionError as exc:
         error = f"a cell raised {exc.ename}: {exc.evalue}"
-    except Exception as exc:  # noqa: BLE001 (the kernel died or could not start: report it)
+    except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
     else:
         error = None

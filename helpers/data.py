@@ -1,10 +1,12 @@
-"""The course's data: two small real datasets, a train/test split, mini-batches, input normalization.
+"""The course's data: two small real datasets, a train/test split, mini-batches, normalization.
 
 Layout as everywhere in `helpers` (TensorFlow's): examples along axis 0, so `X` has shape
 `(m, n)` (m examples, n features) and `y` has shape `(m,)`.
 
 The datasets live in the repository's `data/` folder (see `data/README.md` for sources and
-licenses). Nothing is downloaded: a loader checks the file's sha256, then parses it with NumPy.
+licenses), which is installed as the package data `helpers.datasets`, so an installed copy of
+the course (a wheel, a JupyterHub image) carries them too. Nothing is downloaded: a loader
+checks the file's sha256, then parses it with NumPy.
 """
 
 from __future__ import annotations
@@ -12,14 +14,30 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import numbers
+import importlib.resources
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-# data/ sits next to helpers/ in the repository.
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+from helpers import validation
+
+
+def _find_data_dir() -> Path:
+    """The folder holding the datasets: package data if helpers is installed, else data/.
+
+    pyproject.toml installs the repository's data/ as the package `helpers.datasets` (in an
+    editable install it points at data/ itself). When helpers is imported straight from a
+    checkout on sys.path (Colab, a bare Jupyter), that package does not exist and data/ sits
+    next to helpers/.
+    """
+    try:
+        return Path(str(importlib.resources.files("helpers.datasets")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "data"
+
+
+DATA_DIR = _find_data_dir()
 
 # Same digests as data/README.md; tests/test_data.py checks that the two agree.
 SHA256 = {
@@ -50,7 +68,8 @@ def _verified_path(name: str) -> Path:
     """Return DATA_DIR / name after checking that it exists and has the expected sha256."""
     path = DATA_DIR / name
     expected = SHA256[name]
-    fix = f"Restore it from the repository with `git checkout -- data/{name}` (see data/README.md)."
+    fix = (f"Restore it from the repository with `git checkout -- data/{name}` "
+           "(see data/README.md), or reinstall the course package.")
     if not path.is_file():
         raise FileNotFoundError(
             f"data file {path} is missing; expected the course file {name!r} "
@@ -118,12 +137,8 @@ def load_digits() -> Dataset:
 
 
 def _check_X(X, name: str = "X") -> np.ndarray:
-    """X as an array, after checking it is 2-D (m, n) with m >= 1 and an int/float dtype."""
-    X = np.asarray(X)
-    if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
-        raise TypeError(
-            f"{name} must hold numbers (an integer or float dtype), got dtype {X.dtype}"
-        )
+    """X as an array of numbers, 2-D (m, n) with m >= 1."""
+    X = validation.number_array(X, name)
     if X.ndim != 2:
         raise ValueError(
             f"{name} must be 2-D with shape (m, n), one example per row, got shape {X.shape}"
@@ -142,22 +157,6 @@ def _check_y(y, X: np.ndarray) -> np.ndarray:
             f"got X with shape {X.shape} and y with shape {y.shape}"
         )
     return y
-
-
-def _check_real(value, name: str) -> None:
-    """Raise TypeError unless value is a real number (bool excluded: True is not a fraction)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a real number, got {value!r} of type {type(value).__name__}"
-        )
-
-
-def _check_finite(X: np.ndarray, name: str) -> None:
-    if not np.all(np.isfinite(X)):
-        bad = int(np.sum(~np.isfinite(X)))
-        raise ValueError(
-            f"{name} contains {bad} NaN or infinite value(s); normalization needs finite numbers"
-        )
 
 
 # ---------------------------------------------------------------------------- splitting
@@ -179,9 +178,8 @@ def train_test_split(X, y, test_fraction=0.25, seed=0):
         raise TypeError(
             f"y must be a 1-D array of integer class labels, got shape {y.shape} dtype {y.dtype}"
         )
-    _check_real(test_fraction, "test_fraction")
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1), e.g. 0.25, got {test_fraction!r}")
+    test_fraction = validation.real(test_fraction, "test_fraction", low=0, high=1,
+                                    high_open=True, example=0.25)
 
     rng = np.random.default_rng(seed)
     train_idx, test_idx = [], []
@@ -217,12 +215,7 @@ def minibatches(X, y, batch_size, seed=None, shuffle=True, drop_last=False):
     """
     X = _check_X(X)
     y = _check_y(y, X)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise TypeError(
-            f"batch_size must be an int, got {batch_size!r} of type {type(batch_size).__name__}"
-        )
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    batch_size = validation.integer(batch_size, "batch_size", low=1)
 
     m = X.shape[0]
     order = np.random.default_rng(seed).permutation(m) if shuffle else np.arange(m)
@@ -249,8 +242,7 @@ def normalize_inputs(X_train, X_test=None, eps=1e-8):
 
     Returns X_train_norm (m, n), X_test_norm (k, n) or None, mu (n,), sigma (n,), all float64.
     """
-    X_train = _check_X(X_train, "X_train").astype(np.float64)
-    _check_finite(X_train, "X_train")
+    X_train = validation.finite(_check_X(X_train, "X_train").astype(np.float64), "X_train")
     if X_test is not None:
         X_test = _check_X(X_test, "X_test").astype(np.float64)
         if X_test.shape[1] != X_train.shape[1]:
@@ -258,10 +250,8 @@ def normalize_inputs(X_train, X_test=None, eps=1e-8):
                 f"X_test must have the same number of features (columns) as X_train, "
                 f"got X_test shape {X_test.shape} and X_train shape {X_train.shape}"
             )
-        _check_finite(X_test, "X_test")
-    _check_real(eps, "eps")
-    if not 0 < eps < np.inf:
-        raise ValueError(f"eps must be positive and finite, e.g. 1e-8, got {eps!r}")
+        validation.finite(X_test, "X_test")
+    eps = validation.eps(eps)
 
     mu = X_train.mean(axis=0)
     sigma = np.sqrt(X_train.var(axis=0) + eps)
@@ -282,16 +272,10 @@ def brightness_contrast(X, brightness=0.0, contrast=1.0, max_value=16.0):
     Labels are untouched: the task is the same, only the input distribution moves (covariate
     shift). Returns a new float64 array (m, n); X is not modified.
     """
-    X = _check_X(X).astype(np.float64)
-    _check_finite(X, "X")
-    for value, name in ((brightness, "brightness"), (contrast, "contrast"), (max_value, "max_value")):
-        _check_real(value, name)
-        if not np.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}")
-    if contrast <= 0:
-        raise ValueError(f"contrast must be positive (1 = unchanged), got {contrast!r}")
-    if max_value <= 0:
-        raise ValueError(f"max_value must be positive (digits: 16), got {max_value!r}")
+    X = validation.finite(_check_X(X).astype(np.float64), "X")
+    brightness = validation.real(brightness, "brightness", example=0.2)
+    contrast = validation.real(contrast, "contrast", low=0, example="1 (unchanged)")
+    max_value = validation.real(max_value, "max_value", low=0, example="16 (digits)")
     return np.clip(contrast * X + brightness * max_value, 0.0, max_value)
 
 
@@ -302,7 +286,5 @@ def exposure_shift(X, strength, max_value=16.0):
     contrast=1 + strength, max_value). 0 returns the images unchanged (as float64); at 1 the
     background is 40 % grey and most strokes saturate at white.
     """
-    _check_real(strength, "strength")
-    if not 0 <= strength <= 1:
-        raise ValueError(f"strength must be in [0, 1] (0 = no shift), got {strength!r}")
+    strength = validation.fraction(strength, "strength", why="0 = no shift, 1 = the strongest")
     return brightness_contrast(X, 0.4 * strength, 1.0 + strength, max_value)

@@ -6,47 +6,41 @@ h = 1e-5 a correct analytic gradient agrees to about 1e-8 or better in relative 
 
 import numpy as np
 
+from helpers import validation
+
 __all__ = ["numerical_gradient", "numerical_gradient_array", "relative_error"]
 
 
-def _check_float64(x, name):
-    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
-        got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
-        raise TypeError(
-            f"{name} must be a float64 ndarray (float32 is too coarse for a gradient check); "
-            f"got {got}."
-        )
-
-
 def numerical_gradient(f, x, h=1e-5):
-    """Gradient of a scalar function f at x by centred differences.
+    """Gradient of a scalar function f at x by centred differences (CS231n's convention).
 
-    Inputs:  f, a function of no arguments returning a float, that reads x (it is called
-             after each entry of x is nudged in place); x, a float64 array of any shape.
+    Inputs:  f, a function called as f(x) that returns a float; x, a float64 array of any
+             shape, nudged in place one entry at a time (so f may also read x from elsewhere,
+             e.g. a parameter dict holding the same array).
     Returns: grad, same shape as x. x is restored exactly afterwards.
     """
-    return numerical_gradient_array(lambda: np.asarray(f(), dtype=np.float64), x, 1.0, h)
+    return numerical_gradient_array(f, x, 1.0, h)
 
 
 def numerical_gradient_array(f, x, dout, h=1e-5):
-    """Gradient of sum(f() * dout) with respect to x, for array-valued f (a layer's output).
+    """Gradient of sum(f(x) * dout) with respect to x, for array-valued f (a layer's output).
 
-    Inputs:  f, a function of no arguments returning an array of dout's shape;
+    Inputs:  f, called as f(x), returning an array of dout's shape;
              x, float64 array nudged in place; dout, the upstream gradient.
     Returns: grad, same shape as x.
     """
-    _check_float64(x, "x")
-    if not h > 0:
-        raise ValueError(f"h must be positive; got {h!r}.")
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(f"x must be a float64 ndarray (float32 is too coarse for a gradient "
+                        f"check); got {got}.")
+    h = validation.real(h, "h", low=0, example="1e-5")
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    for _ in it:
-        i = it.multi_index
+    for i in np.ndindex(x.shape):
         old = x[i]
         x[i] = old + h
-        plus = np.array(f(), dtype=np.float64, copy=True)
+        plus = np.array(f(x), dtype=np.float64)   # a copy: f may return a view of x
         x[i] = old - h
-        minus = np.array(f(), dtype=np.float64, copy=True)
+        minus = np.array(f(x), dtype=np.float64)
         x[i] = old
         grad[i] = np.sum((plus - minus) * dout) / (2 * h)
     return grad

@@ -8,6 +8,8 @@ computes z = x @ W + b with W of shape (n_in, n_out) and b of shape (n_out,).
 
 import numpy as np
 
+from helpers import validation
+
 __all__ = [
     "dense_forward",
     "dense_backward",
@@ -22,25 +24,6 @@ __all__ = [
 ]
 
 
-def _float_array(x, name, ndim=None):
-    arr = np.asarray(x)
-    if arr.dtype not in (np.float16, np.float32, np.float64):
-        raise TypeError(
-            f"{name} must be a floating-point array; got dtype {arr.dtype}. "
-            f"Convert it first, e.g. {name}.astype(np.float32)."
-        )
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s); got shape {arr.shape}.")
-    return arr
-
-
-def _same_shape(dout, like, name="dout"):
-    dout = _float_array(dout, name)
-    if dout.shape != like.shape:
-        raise ValueError(f"{name} must have shape {like.shape} (the forward output); got {dout.shape}.")
-    return dout
-
-
 # ----------------------------------------------------------------------------- dense
 def dense_forward(x, W, b=None):
     """z = x @ W + b.
@@ -48,8 +31,8 @@ def dense_forward(x, W, b=None):
     Inputs:  x (m, n_in); W (n_in, n_out); b (n_out,) or None (no bias, as before batch norm).
     Returns: z (m, n_out), cache.
     """
-    x = _float_array(x, "x", ndim=2)
-    W = _float_array(W, "W", ndim=2)
+    x = validation.float_array(x, "x", ndim=2)
+    W = validation.float_array(W, "W", ndim=2)
     if x.shape[1] != W.shape[0]:
         raise ValueError(
             f"x has {x.shape[1]} features per example but W expects {W.shape[0]} "
@@ -57,7 +40,7 @@ def dense_forward(x, W, b=None):
         )
     z = x @ W
     if b is not None:
-        b = _float_array(b, "b")
+        b = validation.float_array(b, "b")
         if b.shape != (W.shape[1],):
             raise ValueError(f"b must have shape ({W.shape[1]},), one per unit; got {b.shape}.")
         z = z + b
@@ -65,9 +48,12 @@ def dense_forward(x, W, b=None):
 
 
 def dense_backward(dz, cache):
-    """Inputs: dz (m, n_out), cache. Returns: dx (m, n_in), dW (n_in, n_out), db (n_out,) or None."""
+    """Inputs: dz (m, n_out), cache.
+
+    Returns: dx (m, n_in), dW (n_in, n_out), db (n_out,) or None.
+    """
     x, W, has_bias = cache
-    dz = _float_array(dz, "dz", ndim=2)
+    dz = validation.float_array(dz, "dz", ndim=2)
     if dz.shape != (x.shape[0], W.shape[1]):
         raise ValueError(f"dz must have shape {(x.shape[0], W.shape[1])}; got {dz.shape}.")
     db = dz.sum(axis=0) if has_bias else None
@@ -77,7 +63,7 @@ def dense_backward(dz, cache):
 # ----------------------------------------------------------------------------- activations
 def sigmoid_forward(z):
     """a = 1 / (1 + exp(-z)), any shape. Returns (a, cache)."""
-    z = _float_array(z, "z")
+    z = validation.float_array(z, "z")
     # Written with exp(-|z|) so that large |z| never overflows.
     e = np.exp(-np.abs(z))
     a = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
@@ -87,31 +73,31 @@ def sigmoid_forward(z):
 def sigmoid_backward(da, cache):
     """dz = da * a * (1 - a): the slope is at most 1/4, at z = 0."""
     a = cache
-    return _same_shape(da, a, "da") * a * (1 - a)
+    return validation.same_shape(da, a, "da") * a * (1 - a)
 
 
 def tanh_forward(z):
     """a = tanh(z), any shape. Returns (a, cache)."""
-    a = np.tanh(_float_array(z, "z"))
+    a = np.tanh(validation.float_array(z, "z"))
     return a, a
 
 
 def tanh_backward(da, cache):
     """dz = da * (1 - a**2): the slope is 1 at z = 0 and vanishes as |z| grows."""
     a = cache
-    return _same_shape(da, a, "da") * (1 - a * a)
+    return validation.same_shape(da, a, "da") * (1 - a * a)
 
 
 def relu_forward(z):
     """a = max(z, 0), any shape. Returns (a, cache)."""
-    z = _float_array(z, "z")
+    z = validation.float_array(z, "z")
     return np.maximum(z, 0), z
 
 
 def relu_backward(da, cache):
     """dz = da where z > 0, else 0 (a unit that is always negative learns nothing: 'dead')."""
     z = cache
-    return _same_shape(da, z, "da") * (z > 0)
+    return validation.same_shape(da, z, "da") * (z > 0)
 
 
 ACTIVATIONS = {
@@ -128,17 +114,11 @@ def softmax_cross_entropy(logits, y):
     Inputs:  logits (m, k); y (m,) integer class labels in 0..k-1.
     Returns: (loss, dlogits) with loss a float and dlogits (m, k).
     """
-    logits = _float_array(logits, "logits", ndim=2)
-    y = np.asarray(y)
+    logits = validation.float_array(logits, "logits", ndim=2)
     m, k = logits.shape
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"y must hold integer class labels; got dtype {y.dtype}.")
-    if y.shape != (m,):
-        raise ValueError(f"y must have shape ({m},), one label per row of logits; got {y.shape}.")
     if m == 0:
         raise ValueError("logits is empty; need at least one example.")
-    if y.min() < 0 or y.max() >= k:
-        raise ValueError(f"labels in y must be in 0..{k - 1}; got values from {y.min()} to {y.max()}.")
+    y = validation.labels(y, m, classes=k)
     # Subtracting the row maximum changes nothing mathematically and keeps exp() finite.
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

@@ -41,47 +41,28 @@ Keras uses other conventions for some of these; they give the same updates only 
   lecture's epsilon = 1e-8 (and beta2 = 0.9 for RMSprop, as Keras).
 """
 
-import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
+
+from helpers import validation
 
 __all__ = ["GradientDescent", "Momentum", "RMSprop", "Adam", "OPTIMIZERS", "make_optimizer"]
 
 
 # ----------------------------------------------------------------------------- checks
-def _check_real(value, name, expected):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number ({expected}); got {value!r}.")
-    return float(value)
-
-
 def _check_learning_rate(value):
-    value = _check_real(value, "learning_rate", "positive, e.g. 0.01")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"learning_rate must be positive and finite, e.g. 0.01; got {value!r}.")
-    return value
+    return validation.real(value, "learning_rate", low=0, example=0.01)
 
 
 def _check_beta(value, name):
-    value = _check_real(value, name, "in [0, 1), e.g. 0.9")
-    if not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"{name} must be in [0, 1) (the weight of the old average; 1 would never learn "
-            f"from new gradients); got {value!r}."
-        )
-    return value
+    # 1 would never learn from new gradients.
+    return validation.fraction(value, name, high_open=True,
+                               why="the weight of the old average; 1 would never learn")
 
 
 def _check_epsilon(value):
-    value = _check_real(value, "epsilon", "positive, e.g. 1e-8")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(
-            f"epsilon must be positive and finite, e.g. 1e-8 (it keeps the division away "
-            f"from 0); got {value!r}."
-        )
-    return value
+    return validation.eps(value, "epsilon")
 
 
 def _check_grads(params, grads):
@@ -247,6 +228,5 @@ def make_optimizer(name, **hyperparameters):
 
     make_optimizer("adam", learning_rate=0.01) is Adam(learning_rate=0.01).
     """
-    if name not in OPTIMIZERS:
-        raise ValueError(f"name must be one of {sorted(OPTIMIZERS)}; got {name!r}.")
+    validation.choice(name, "name", OPTIMIZERS)
     return OPTIMIZERS[name](**hyperparameters)

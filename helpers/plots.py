@@ -147,7 +147,8 @@ def contour_panel(ax, extent, n_levels, title="", xlabel="w1", ylabel="w2"):
         cmap="Greys", vmin=-4, vmax=2, alpha=0.35, interpolation="bilinear",
     )
     levels = [ax.plot([], [], color=PALETTE["blue"], lw=0.9, alpha=0.8)[0] for _ in range(n_levels)]
-    path = ax.plot([], [], "-o", color=PALETTE["vermillion"], lw=1.2, ms=2.5, label="descent path")[0]
+    path = ax.plot([], [], "-o", color=PALETTE["vermillion"], lw=1.2, ms=2.5,
+                   label="descent path")[0]
     start = ax.plot([], [], "o", color=PALETTE["black"], ms=6, label="start")[0]
     end = ax.plot([], [], "s", color=PALETTE["vermillion"], ms=6, label="last step")[0]
     optimum = ax.plot([], [], "*", color=PALETTE["orange"], ms=14, mec="k", mew=0.6,

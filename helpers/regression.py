@@ -26,10 +26,11 @@ deviation equalizes the scales.
 Every function checks its input and raises ValueError/TypeError naming the argument.
 """
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
+
+from helpers import validation
 
 __all__ = [
     "GDResult",
@@ -50,9 +51,7 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- checks
 def _check_X(X, name="X"):
-    X = np.asarray(X)
-    if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
-        raise TypeError(f"{name} must hold numbers (int or float dtype), got dtype {X.dtype}")
+    X = validation.number_array(X, name)
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(
             f"{name} must be 2-D with shape (m, n), one example per row, got shape {X.shape}"
@@ -63,12 +62,11 @@ def _check_X(X, name="X"):
 
 
 def _check_t(t, X):
-    t = np.asarray(t)
-    if not (np.issubdtype(t.dtype, np.integer) or np.issubdtype(t.dtype, np.floating)):
-        raise TypeError(f"t must hold numbers (int or float dtype), got dtype {t.dtype}")
+    t = validation.number_array(t, "t")
     if t.shape != (X.shape[0],):
         raise ValueError(
-            f"t must have shape (m,) = ({X.shape[0]},), one target per row of X, got shape {t.shape}"
+            f"t must have shape (m,) = ({X.shape[0]},), one target per row of X, "
+            f"got shape {t.shape}"
         )
     return t.astype(np.float64)
 
@@ -81,15 +79,6 @@ def _check_theta(theta, X, name="theta"):
             f"bias b; got shape {theta.shape}"
         )
     return theta
-
-
-def _check_positive(value, name, integer=False):
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        expected = "an int" if integer else "a real number"
-        raise TypeError(f"{name} must be {expected}, got {value!r} of type {type(value).__name__}")
-    if not 0 < value < np.inf:
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
 
 
 # ----------------------------------------------------------------------------- the model
@@ -189,9 +178,9 @@ def gradient_descent(X, t, lr, theta0=None, max_steps=1000, tol=1e-6):
     """
     X = _check_X(X)
     t = _check_t(t, X)
-    _check_positive(lr, "lr")
-    _check_positive(max_steps, "max_steps", integer=True)
-    _check_positive(tol, "tol")
+    lr = validation.real(lr, "lr", low=0)
+    max_steps = validation.integer(max_steps, "max_steps", low=1)
+    tol = validation.real(tol, "tol", low=0)
     theta = np.zeros(X.shape[1] + 1) if theta0 is None else _check_theta(theta0, X, "theta0")
 
     A = design_matrix(X)
@@ -230,8 +219,8 @@ def predicted_steps(X, t, lr, theta0=None, tol=1e-6):
     """
     X = _check_X(X)
     t = _check_t(t, X)
-    _check_positive(lr, "lr")
-    _check_positive(tol, "tol")
+    lr = validation.real(lr, "lr", low=0)
+    tol = validation.real(tol, "tol", low=0)
     theta = np.zeros(X.shape[1] + 1) if theta0 is None else _check_theta(theta0, X, "theta0")
 
     eigenvalues, eigenvectors = np.linalg.eigh(hessian(X))
@@ -280,8 +269,7 @@ def loss_grid(X, t, w1_values, w2_values, b):
     for name, values in (("w1_values", w1), ("w2_values", w2)):
         if values.ndim != 1 or values.size == 0:
             raise ValueError(f"{name} must be a non-empty 1-D array, got shape {values.shape}")
-    if isinstance(b, bool) or not isinstance(b, numbers.Real):
-        raise TypeError(f"b must be a real number, got {b!r} of type {type(b).__name__}")
+    b = validation.real(b, "b")
 
     A = design_matrix(X)
     H = A.T @ A / X.shape[0]
@@ -306,7 +294,7 @@ def level_set(H2, center, gap, n_points=200):
         raise ValueError(f"H2 must have shape (2, 2), got {H2.shape}")
     if center.shape != (2,):
         raise ValueError(f"center must have shape (2,), got {center.shape}")
-    _check_positive(gap, "gap")
+    gap = validation.real(gap, "gap", low=0)
     eigenvalues, eigenvectors = np.linalg.eigh(H2)
     if eigenvalues[0] <= 0:
         raise ValueError(f"H2 must be positive definite, got eigenvalues {eigenvalues}")

@@ -104,7 +104,7 @@ def test_backward_passes_gradient_check(shape, axes):
     _, cache = batchnorm_forward(z, gamma, beta, axes=axes)
     dz, dgamma, dbeta = batchnorm_backward(dout, cache)
 
-    def fwd():
+    def fwd(_):
         return batchnorm_forward(z, gamma, beta, axes=axes)[0]
 
     assert relative_error(dz, numerical_gradient_array(fwd, z, dout)) < 1e-8
@@ -136,7 +136,7 @@ def test_backward_detects_a_wrong_gradient():
     _, cache = batchnorm_forward(z, gamma, beta)
     dz_norm = dout * gamma
     wrong = cache["inv_std"] * (dz_norm - dz_norm.mean(axis=0))  # mean branch only
-    num = numerical_gradient_array(lambda: batchnorm_forward(z, gamma, beta)[0], z, dout)
+    num = numerical_gradient_array(lambda _: batchnorm_forward(z, gamma, beta)[0], z, dout)
     assert relative_error(wrong, num) > 1e-3
 
 
@@ -174,16 +174,17 @@ def test_constant_column_gives_beta(dtype, value):
     beta = np.array([0.5, -1.0, 2.0], dtype=dtype)
     out, cache = batchnorm_forward(z, np.full(3, 3.0, dtype), beta)
     np.testing.assert_allclose(out.astype(np.float64), np.broadcast_to(beta, (64, 3)), atol=1e-5)
-    assert np.all(cache["var"] == 0)
+    # The batch variance is 0 up to rounding in the mean (float64 arithmetic).
+    assert np.all(cache["var"] <= 1e-24 * value**2)
 
 
-def test_float16_is_computed_in_float32_and_returned_as_float16():
+def test_float16_is_computed_in_float64_and_returned_as_float16():
     rng = np.random.default_rng(10)
     z16 = (50 + 4 * rng.standard_normal((2048, 4))).astype(np.float16)
     gamma, beta = np.ones(4, np.float16), np.zeros(4, np.float16)
     out, cache = batchnorm_forward(z16, gamma, beta)
     assert out.dtype == np.float16
-    assert cache["z_norm"].dtype == np.float32
+    assert cache["z_norm"].dtype == np.float64
     ref = lecture_bn(z16, np.ones(4), np.zeros(4), 1e-5, (0,))
     # float16 keeps ~3 significant digits; summing in float16 would be far worse than this.
     assert np.max(np.abs(out.astype(np.float64) - ref)) < 1e-2
