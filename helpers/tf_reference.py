@@ -21,6 +21,7 @@ TensorFlow takes seconds to import, so it is imported inside the functions: impo
 module is cheap.
 """
 
+import contextlib
 import os
 
 import numpy as np
@@ -29,6 +30,7 @@ from helpers.network import MLP
 from helpers.optimizers import Adam, GradientDescent, Momentum, RMSprop
 
 __all__ = [
+    "import_tensorflow",
     "keras_mlp",
     "keras_variables",
     "copy_to_keras",
@@ -38,14 +40,52 @@ __all__ = [
 ]
 
 
-def _import_keras():
-    """(tf, keras), imported on first use, with TensorFlow's start-up logging quietened."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
-    import tensorflow as tf
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    """Point the process's stderr (file descriptor 2) at /dev/null, then restore it.
 
+    TensorFlow's C++ runtime writes start-up lines (oneDNN notices, "could not find cuda
+    drivers", "failed call to cuInit") straight to descriptor 2, where no Python setting and, in
+    TF 2.21, no environment variable reaches them. Python's own sys.stderr is not touched, so
+    a real Python error still shows.
+    """
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+def import_tensorflow(seed=None):
+    """(tf, keras), imported quietly: the course's one way to import TensorFlow.
+
+    Sets, unless you set them yourself: KERAS_BACKEND=tensorflow, TF_CPP_MIN_LOG_LEVEL=2 and
+    TF_ENABLE_ONEDNN_OPTS=0 (oneDNN may reorder float sums, so the last digits could change
+    from run to run). The import and TensorFlow's first operation, which sets up the devices,
+    run with the process's stderr silenced, so no log line lands in a notebook's output.
+    With a seed, also seeds Python, NumPy's global generator and TensorFlow
+    (keras.utils.set_random_seed) and makes TensorFlow's operations deterministic.
+    """
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    with _stderr_to_devnull():
+        import keras
+        import tensorflow as tf
+
+        tf.reduce_sum(tf.zeros(1))  # the first operation sets up the devices and logs too
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+        tf.config.experimental.enable_op_determinism()
     return tf, keras
+
+
+def _import_keras():
+    return import_tensorflow()
 
 
 def _check_net(net):
