@@ -6,7 +6,7 @@ A report, not a test: it prints a table and the targets, and always exits with c
 
 Same set-up as tests/test_browser.py (tests/browser_support.py): JupyterLab on a free port
 serving a temporary copy of notebooks/ and data/, Debian's Chromium headless via Playwright.
-For every notebook with an explorer of helpers.widgets, all cells are run, then for every
+For every notebook with an explorer of helpers.explorers, all cells are run, then for every
 slider of every explorer the script presses ArrowRight (ArrowLeft once the slider is at its
 maximum, and back) `--moves` times; toggle buttons and checkboxes are clicked through their
 options. Each move is timed in the page: from the keydown / pointerdown event on the control
@@ -15,7 +15,8 @@ options. Each move is timed in the page: from the keydown / pointerdown event on
 that changes nothing the figure shows (same PNG bytes, so no new src) is counted as "same".
 
 Also printed: the kernel-side redraw time (compute + update artists + PNG encode), from the
-explorers' own `redraw_ms`; the rest of the latency is transport and the browser.
+explorers' own `redraw_ms`; the rest of the latency is transport and the browser. The kernel side
+alone, without a browser: bench_redraw.py.
 
 Targets, per control: median under 100 ms and 95th percentile under 200 ms (the threshold
 at which a response feels instant).
@@ -52,7 +53,7 @@ _INSTRUMENT = """(box) => {
 # Kernel side: the explorers' own redraw timings (milliseconds), by class.
 _KERNEL_CODE = """
 import gc as _gc, json as _json
-from helpers.widgets import Explorer as _Explorer
+from helpers.explorers import Explorer as _Explorer
 print(_json.dumps([[type(_e).__name__, list(_e.redraw_ms)]
                    for _e in _gc.get_objects() if isinstance(_e, _Explorer)]))
 """
@@ -212,7 +213,8 @@ def main():
         browser.close()
 
     load = os.getloadavg()[0]
-    print(f"\nChromium {version}; load average {load:.1f} on {os.cpu_count()} cores; Python {sys.version.split()[0]}; {args.moves} moves per slider; "
+    print(f"\nChromium {version}; load average {load:.1f} on {os.cpu_count()} cores; "
+          f"Python {sys.version.split()[0]}; {args.moves} moves per slider; "
           f"latency = input event in the page -> new figure src (ms)")
     header = (f"{'notebook':<30} {'explorer':<22} {'control':<28} {'n':>3} {'same':>4} "
               f"{'median':>7} {'p95':>7} {'kernel':>7}  target")
@@ -233,7 +235,8 @@ def main():
               f"{median:7.0f} {p95:7.0f} {kernel_ms}  {'ok' if ok else 'FAIL'}")
     print(f"\nTargets: median < {TARGET_MEDIAN:.0f} ms, p95 < {TARGET_P95:.0f} ms per control. "
           f"'same': moves after which the figure's bytes did not change (not timed). "
-          f"'kernel': median of the explorer's own redraw_ms for those moves (compute + draw + PNG).")
+          f"'kernel': median of the explorer's own redraw_ms for those moves "
+          f"(compute + draw + PNG).")
     print("All within the targets." if not misses else f"{misses} control(s) miss the targets.")
 
 

@@ -106,10 +106,11 @@ def main():
         f"Keras {keras.__version__}, {os.cpu_count()} CPU(s), {platform.machine()}"
     )
     X, X_val, y, y_val = data()
-    net = MLP((64, 64, 64, 10), activation="relu", bn="before")
+    net = MLP((64, 64, 64, 10), activation="relu", norm="batch", placement="before")
     print(
         f"digits: {X.shape[0]} train / {X_val.shape[0]} val; MLP {net.layer_sizes}, relu, "
-        f"bn='before'; Adam(1e-3); {EPOCHS} epochs; {np.dtype(DTYPE).name}; median of {REPEATS}\n"
+        f"batch norm before g; Adam(1e-3); {EPOCHS} epochs; {np.dtype(DTYPE).name}; "
+        f"median of {REPEATS}\n"
     )
     header = (
         f"{'batch':>5} {'steps':>6} {'ours s':>8} {'Keras fit s':>12} {'Keras 1st s':>12} "

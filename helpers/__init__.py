@@ -4,7 +4,10 @@ One module per idea of the lecture; start reading at `helpers.batchnorm`.
 Import floors (each module imports only from the floors below it, so there are no cycles):
   1. batchnorm, layers, optimizers, gradcheck, data, regression, plots
   2. network, normalization
-  3. widgets, checks, tf_reference (TensorFlow is imported lazily, inside its functions)
+  3. experiments (the notebooks' experiments as pure functions; floor-2 modules imported
+     inside the functions that need them), checks, tf_reference (TensorFlow is imported
+     lazily, inside its functions)
+  4. explorers (the slider explorers: controls + a draw over an experiment's result)
 `import helpers` itself imports nothing, so it is fast.
 """
 
@@ -18,7 +21,8 @@ __all__ = [
     "plots",
     "network",
     "normalization",
-    "widgets",
+    "experiments",
+    "explorers",
     "checks",
     "tf_reference",
 ]

@@ -3,10 +3,10 @@
 `helpers.network.MLP` and the Keras model built here compute the same function:
 
     ours                               Keras layer (name)
-    z = a @ W{l} (+ b{l})              Dense(n[l], use_bias=(bn != "before"))      "dense{l}"
-    z~ = BN(z)  (bn="before")          BatchNormalization(momentum, epsilon)       "bn{l}"
+    z = a @ W{l} (+ b{l})              Dense(n[l], use_bias=(no BN right after))   "dense{l}"
+    z~ = BN(z)  (placement="before")   BatchNormalization(momentum, epsilon)       "bn{l}"
     a = g(z~)                          Activation(g)                               "g{l}"
-    a~ = BN(a)  (bn="after")           BatchNormalization after the Activation     "bn{l}"
+    a~ = BN(a)  (placement="after")    BatchNormalization after the Activation     "bn{l}"
     logits = a @ W{L} + b{L}           Dense(n_classes), no activation             "dense{L}"
     softmax cross-entropy (mean)       SparseCategoricalCrossentropy(from_logits=True)
 
@@ -16,6 +16,8 @@ Translations:
 - Keras' kernel is our W, (n_in, n_out), examples along axis 0 as in our code: no transpose.
 - Keras' moving_mean / moving_variance are our running_mean / running_var (biased variance).
 - Calling a Keras model with training=True updates its moving statistics, like our forward.
+Networks with norm="batch" or norm="none" have a twin here; layer and group norm are compared
+with Keras layer by layer in tests/test_normalization.py.
 
 TensorFlow takes seconds to import, so it is imported inside the functions: importing this
 module is cheap.
@@ -91,6 +93,9 @@ def _import_keras():
 def _check_net(net):
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a helpers.network.MLP; got {type(net).__name__}.")
+    if net.norm not in ("batch", "none"):
+        raise ValueError(f"the Keras twin is built for norm='batch' or 'none'; got "
+                         f"norm={net.norm!r}.")
 
 
 def keras_mlp(net, params=None, state=None, dtype="float64"):
@@ -108,15 +113,16 @@ def keras_mlp(net, params=None, state=None, dtype="float64"):
         n = net.layer_sizes[l]
         # A bias right before BN is cancelled by the mean subtraction: Keras' use_bias=False.
         layers.append(
-            keras.layers.Dense(n, use_bias=net.bn != "before", name=f"dense{l}", dtype=dtype)
+            keras.layers.Dense(n, use_bias=net.normalized != "before", name=f"dense{l}",
+                               dtype=dtype)
         )
         bn = keras.layers.BatchNormalization(
             momentum=net.momentum, epsilon=net.eps, name=f"bn{l}", dtype=dtype
         )
-        if net.bn == "before":
+        if net.normalized == "before":
             layers.append(bn)
         layers.append(keras.layers.Activation(net.activation, name=f"g{l}", dtype=dtype))
-        if net.bn == "after":
+        if net.normalized == "after":
             layers.append(bn)
     layers.append(keras.layers.Dense(net.layer_sizes[-1], name=f"dense{net.L}", dtype=dtype))
     model = keras.Sequential(layers, name="mlp")
@@ -134,7 +140,7 @@ def keras_variables(net, model):
         params[f"W{l}"] = dense.kernel
         if dense.use_bias:
             params[f"b{l}"] = dense.bias
-        if l < net.L and net.bn is not None:
+        if l < net.L and net.normalized:
             bn = model.get_layer(f"bn{l}")
             params[f"gamma{l}"], params[f"beta{l}"] = bn.gamma, bn.beta
             state[f"running_mean{l}"] = bn.moving_mean

@@ -125,7 +125,7 @@ class Wrong(NamedTuple):
 
     @property
     def student(self):
-        """A student id naming the case, e.g. wrong-batchnorm_forward-gamma-beta-swapped."""
+        """A student id naming the case, e.g. wrong-batch_norm-gamma-beta-swapped."""
         slug = re.sub(r"[^a-z0-9]+", "-", self.what.lower()).strip("-")[:40].strip("-")
         return f"wrong-{self.exercise}-{slug}"
 

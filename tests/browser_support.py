@@ -39,16 +39,16 @@ UPDATE_TIMEOUT = 60  # s, from a control change to the new figure in the page
 
 # ----------------------------------------------------------------------------- what to test
 def explorer_classes():
-    """Names of the explorer classes in helpers.widgets (every subclass of `Explorer`)."""
-    from helpers import widgets
+    """Names of the explorer classes in helpers.explorers (every subclass of `Explorer`)."""
+    from helpers import explorers
 
-    return sorted(name for name, obj in inspect.getmembers(widgets, inspect.isclass)
-                  if issubclass(obj, widgets.Explorer) and obj is not widgets.Explorer)
+    return sorted(name for name, obj in inspect.getmembers(explorers, inspect.isclass)
+                  if issubclass(obj, explorers.Explorer) and obj is not explorers.Explorer)
 
 
 def explorer_notebooks():
     """{notebook file name: [explorer class names it creates]}, for every notebooks/*.ipynb
-    whose code calls an explorer class of helpers.widgets (so new notebooks are found)."""
+    whose code calls an explorer class of helpers.explorers (so new notebooks are found)."""
     names = explorer_classes()
     found = {}
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
@@ -146,7 +146,7 @@ class LabServer:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         env["PYTHONUNBUFFERED"] = "1"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
+        self._log = open(self.log_path, "w")  # closed in stop()
         self.process = subprocess.Popen(command, cwd=self.root, stdout=self._log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         env=env, start_new_session=True)
@@ -218,7 +218,7 @@ def launch_browser(playwright):
 
 # ----------------------------------------------------------------------------- in the page
 # The explorer's box: a VBox whose direct children are its controls, the figure's <img> and
-# the readout (helpers.widgets.Explorer.widget).
+# the readout (helpers.explorers.base.layout).
 EXPLORER = ".widget-vbox:has(> img.widget-image)"
 
 _KERNEL_IDLE = """() => {

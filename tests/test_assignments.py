@@ -69,9 +69,9 @@ _LOOP = ("import time\n    while True:  # waits for a convergence that never com
 WRONG = [
     Wrong("normalize_inputs", "unbiased variance (ddof=1)",
           "X_train.var(axis=0)", "X_train.var(axis=0, ddof=1)"),
-    Wrong("batchnorm_forward", "gamma and beta swapped",
+    Wrong("batch_norm", "gamma and beta swapped",
           "gamma * z_norm + beta", "beta * z_norm + gamma"),
-    Wrong("batchnorm_forward", "eps outside the square root",
+    Wrong("batch_norm", "eps outside the square root",
           "np.sqrt(var + eps)", "(np.sqrt(var) + eps)"),
     Wrong("identity_gamma_beta", "wrong axis (statistics per example)", "axis=0", "axis=1"),
     Wrong("identity_gamma_beta", "wrong shape (keepdims=True)",
@@ -186,7 +186,7 @@ def test_backward_rewrite_is_right_with_both_branches():
     from helpers.checks import check_batchnorm_backward
 
     namespace = {}
-    exec(_BACKWARD.format(mean=_MEAN_PATH, variance=_VARIANCE_PATH), namespace)  # noqa: S102
+    exec(_BACKWARD.format(mean=_MEAN_PATH, variance=_VARIANCE_PATH), namespace)
     assert check_batchnorm_backward(namespace["batchnorm_backward"])
 
 

@@ -1,7 +1,7 @@
 """Every explorer in a real browser: JupyterLab + Debian's Chromium, driven by Playwright.
 
 nbval checks the stored outputs; it cannot see whether a slider works for a person. Here, for
-every notebook that creates an explorer of helpers.widgets (found by scanning notebooks/, so new
+every notebook that creates an explorer of helpers.explorers (found by scanning notebooks/, so new
 notebooks are covered without editing this file), a JupyterLab server serving a temporary copy
 of the course runs all cells in headless Chromium; the test checks that no cell has an error
 output, then moves every slider (keyboard: End or Home; the first one also by a mouse drag to the middle),

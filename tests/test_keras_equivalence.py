@@ -6,6 +6,7 @@ keras.optimizers; helpers.tf_reference is used to build the model and copy the w
 own loss/gradient/optimizer helpers are tested against the hand-written Keras code.
 """
 
+import ast
 import subprocess
 import sys
 
@@ -26,11 +27,13 @@ from helpers.tf_reference import (
 
 keras = tf.keras
 TOL = 1e-10
-BN_MODES = [None, "before", "after"]
+# (norm, placement): no BN, BN before g (the lecture's), BN after g
+CONFIGS = [("none", "before"), ("batch", "before"), ("batch", "after")]
+IDS = ["no-bn", "bn-before", "bn-after"]
 
 
-def case(bn, activation, m=16, seed=0):
-    net = MLP((6, 5, 4, 3), activation=activation, bn=bn, momentum=0.8)
+def case(norm, placement, activation, m=16, seed=0):
+    net = MLP((6, 5, 4, 3), activation=activation, norm=norm, placement=placement, momentum=0.8)
     params, state = net.init(seed=seed)
     rng = np.random.default_rng(seed + 1)
     for k in params:  # b, gamma, beta away from 0 / 1, so a mix-up would show
@@ -60,7 +63,7 @@ def max_diff(a, b):
 
 
 def test_keras_model_has_the_lectures_layers():
-    net = MLP((6, 5, 4, 3), activation="tanh", bn="before", momentum=0.8, eps=1e-5)
+    net = MLP((6, 5, 4, 3), activation="tanh", norm="batch", momentum=0.8, eps=1e-5)
     model = keras_mlp(net)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["Dense", "BatchNormalization", "Activation"] * 2 + ["Dense"]
@@ -69,13 +72,13 @@ def test_keras_model_has_the_lectures_layers():
     ] == [False, False, True]
     bn = model.get_layer("bn1")
     assert (bn.momentum, bn.epsilon) == (0.8, 1e-5)  # passed explicitly: Keras' default eps is 1e-3
-    after = [type(layer).__name__ for layer in keras_mlp(MLP((6, 5, 3), bn="after")).layers]
+    after = [type(layer).__name__ for layer in keras_mlp(MLP((6, 5, 3), placement="after")).layers]
     assert after == ["Dense", "Activation", "BatchNormalization", "Dense"]
 
 
-@pytest.mark.parametrize("bn", BN_MODES)
-def test_weights_round_trip(bn):
-    net, params, state, _, _ = case(bn, "relu")
+@pytest.mark.parametrize("norm, placement", CONFIGS, ids=IDS)
+def test_weights_round_trip(norm, placement):
+    net, params, state, _, _ = case(norm, placement, "relu")
     back_params, back_state = params_from_keras(net, keras_mlp(net, params, state))
     assert set(back_params) == set(params) and set(back_state) == set(state)
     for ours, theirs in ((params, back_params), (state, back_state)):
@@ -84,9 +87,9 @@ def test_weights_round_trip(bn):
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
-@pytest.mark.parametrize("bn", BN_MODES)
-def test_same_logits_loss_gradients_and_running_stats(bn, activation):
-    net, params, state, X, y = case(bn, activation)
+@pytest.mark.parametrize("norm, placement", CONFIGS, ids=IDS)
+def test_same_logits_loss_gradients_and_running_stats(norm, placement, activation):
+    net, params, state, X, y = case(norm, placement, activation)
     model = keras_mlp(net, params, state)
     names = list(keras_variables(net, model)[0])  # our name of each trainable variable, in order
     assert len(names) == len(model.trainable_variables)
@@ -111,7 +114,7 @@ def test_same_logits_loss_gradients_and_running_stats(bn, activation):
 
 
 def test_keras_loss_and_grads_helper_matches_the_tape():
-    net, params, state, X, y = case("before", "tanh")
+    net, params, state, X, y = case("batch", "before", "tanh")
     loss, grads, logits = keras_loss_and_grads(
         net, keras_mlp(net, params, state), X, y, training=True
     )
@@ -172,10 +175,10 @@ def run_both(net, ours_opt, keras_opt, batches, seed=0):
     return (params, state, np.array(losses)), (*params_from_keras(net, model), np.array(k_losses))
 
 
-@pytest.mark.parametrize("bn", ["before", None])
+@pytest.mark.parametrize("norm", ["batch", "none"])
 @pytest.mark.parametrize("name", list(OPTIMIZER_PAIRS))
-def test_same_losses_over_the_first_optimizer_steps(name, bn, digits_batches):
-    net = MLP((64, 12, 12, 10), activation="relu", bn=bn, momentum=0.9)
+def test_same_losses_over_the_first_optimizer_steps(name, norm, digits_batches):
+    net = MLP((64, 12, 12, 10), activation="relu", norm=norm, momentum=0.9)
     ours_opt, make_keras_opt = OPTIMIZER_PAIRS[name]
     (params, state, losses), (k_params, k_state, k_losses) = run_both(
         net, ours_opt, make_keras_opt(), digits_batches
@@ -197,7 +200,7 @@ def test_keras_optimizer_translation(name, digits_batches):
         assert getattr(translated, attr, None) == getattr(expected, attr, None), attr
     assert float(translated.learning_rate.numpy()) == float(expected.learning_rate.numpy())
     if name in ("gd", "momentum"):  # exact translations: the same steps on the network
-        net = MLP((64, 12, 10), activation="tanh", bn="after")
+        net = MLP((64, 12, 10), activation="tanh", placement="after")
         (_, _, losses), (_, _, k_losses) = run_both(net, ours_opt, translated, digits_batches[:4])
         np.testing.assert_allclose(losses, k_losses, rtol=0, atol=TOL)
 
@@ -212,10 +215,15 @@ def test_importing_tf_reference_does_not_import_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     tf_modules, helpers_modules = out.stdout.splitlines()
     assert tf_modules == "[]"
-    # Import floors: network and tf_reference rest on floor-1 modules only.
-    assert helpers_modules == str(
-        sorted(
-            f"helpers.{m}"
-            for m in ("batchnorm", "data", "layers", "network", "optimizers", "tf_reference")
-        )
-    )
+    # Import floors: network and tf_reference rest on the lower floors only (no widgets,
+    # explorers, checks or plots).
+    lower = ("batchnorm", "data", "datasets", "layers", "normalization", "optimizers",
+             "validation")
+    imported = set(ast.literal_eval(helpers_modules))
+    assert {"helpers.network", "helpers.tf_reference"} <= imported
+    assert imported <= {f"helpers.{m}" for m in (*lower, "network", "tf_reference")}, imported
+
+
+def test_only_batch_norm_networks_have_a_keras_twin():
+    with pytest.raises(ValueError, match="norm='batch' or 'none'; got norm='layer'"):
+        keras_mlp(MLP((6, 5, 3), norm="layer"))

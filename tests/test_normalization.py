@@ -10,17 +10,12 @@ import tensorflow as tf
 
 from helpers.batchnorm import batchnorm_forward
 from helpers.gradcheck import numerical_gradient_array, relative_error
-from helpers.layers import softmax_cross_entropy
 from helpers.normalization import (
-    NORMS,
-    NormMLP,
     groupnorm_backward,
     groupnorm_forward,
     layernorm_backward,
     layernorm_forward,
-    train_norm_mlp,
 )
-from helpers.optimizers import Adam
 
 keras = tf.keras
 
@@ -98,10 +93,10 @@ def test_constant_example_gives_beta():
     np.testing.assert_allclose(out, np.broadcast_to(beta, (2, 6)), atol=1e-12)
 
 
-def test_float16_is_computed_in_float32_and_returned_as_float16():
+def test_float16_is_computed_in_float64_and_returned_as_float16():
     z, gamma, beta = make_case(NHWC, np.float16, seed=5)
     out, cache = groupnorm_forward(z, gamma, beta, 2)
-    assert out.dtype == np.float16 and cache["z_norm"].dtype == np.float32
+    assert out.dtype == np.float16 and cache["z_norm"].dtype == np.float64
     ref = group_formula(z, gamma.astype(np.float64), beta.astype(np.float64), 2, 1e-5)
     assert np.max(np.abs(out.astype(np.float64) - ref)) < 2e-2
     grads = groupnorm_backward(np.ones_like(z), cache)
@@ -185,7 +180,7 @@ def test_backward_passes_gradient_check(shape, groups):
     _, cache = forward(z, gamma, beta, 1e-5)
     dz, dgamma, dbeta = backward(dout, cache)
 
-    def fwd():
+    def fwd(_):  # z, gamma and beta are nudged in place by the gradient check
         return forward(z, gamma, beta, 1e-5)[0]
 
     errors = [relative_error(dz, numerical_gradient_array(fwd, z, dout)),
@@ -239,60 +234,3 @@ def test_backward_rejects_wrong_cache_and_gradient():
         layernorm_backward(np.ones((8, 12)), ln_cache)
     with pytest.raises(TypeError, match="dz_tilde must be a floating"):
         layernorm_backward(np.ones(DENSE, int), ln_cache)
-
-
-# ----------------------------------------------------------------------------- NormMLP
-@pytest.mark.parametrize("norm", NORMS)
-def test_norm_mlp_backward_passes_gradient_check(norm):
-    net = NormMLP((5, 6, 6, 3), norm=norm, groups=2)
-    params, state = net.init(seed=1)
-    rng = np.random.default_rng(14)
-    for k in params:  # gamma, beta, b away from 1 / 0
-        if not k.startswith("W"):
-            params[k] = params[k] + rng.normal(scale=0.3, size=params[k].shape)
-    X, y = rng.normal(size=(6, 5)), rng.integers(0, 3, 6)
-
-    def loss_and_grads():
-        logits, _, cache = net.forward(params, state, X, training=True)
-        loss, dlogits = softmax_cross_entropy(logits, y)
-        return loss, net.backward(dlogits, cache)
-
-    _, grads = loss_and_grads()
-    assert set(grads) == set(params)
-    for k in params:
-        numerical = numerical_gradient_array(lambda: np.array(loss_and_grads()[0]), params[k], 1.0)
-        assert relative_error(grads[k], numerical) < 1e-7, k
-
-
-def test_norm_mlp_parameters_and_state():
-    assert set(NormMLP((4, 6, 2), norm="batch").init()[1]) == {"running_mean1", "running_var1"}
-    for norm in ("layer", "group"):
-        params, state = NormMLP((4, 6, 2), norm=norm, groups=3).init()
-        assert state == {} and set(params) == {"W1", "gamma1", "beta1", "W2", "b2"}
-    assert set(NormMLP((4, 6, 2), norm="none").init()[0]) == {"W1", "b1", "W2", "b2"}
-
-
-@pytest.mark.parametrize("kwargs, words", [
-    ({"layer_sizes": (4, 2)}, "at least 3"),
-    ({"layer_sizes": (4, 6, 2), "norm": "instance"}, "norm must be one of"),
-    ({"layer_sizes": (4, 6, 2), "norm": "group", "groups": 4}, "groups must divide"),
-    ({"layer_sizes": (4, 6, 2), "momentum": 1.5}, "momentum"),
-    ({"layer_sizes": (4, 6, 2), "eps": -1.0}, "eps"),
-])
-def test_norm_mlp_rejects_bad_settings(kwargs, words):
-    with pytest.raises(ValueError, match=words):
-        NormMLP(**kwargs)
-
-
-def test_training_is_reproducible_and_lowers_the_loss():
-    rng = np.random.default_rng(15)
-    X = rng.normal(size=(60, 4))
-    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
-    net = NormMLP((4, 8, 2), norm="layer", groups=2)
-    runs = [train_norm_mlp(net, *net.init(seed=0), X, y, Adam(0.01), epochs=5, batch_size=7)
-            for _ in range(2)]
-    np.testing.assert_array_equal(runs[0][2], runs[1][2])
-    losses = runs[0][2]
-    assert losses[-5:].mean() < losses[:5].mean()
-    with pytest.raises(ValueError, match="epochs"):
-        train_norm_mlp(net, *net.init(), X, y, Adam(), epochs=0)

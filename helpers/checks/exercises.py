@@ -1,0 +1,544 @@
+"""One spec per exercise, and its public checker.
+
+An Exercise (runner.py) names the student's arguments and outputs, the reference that gives the
+right answer, the cases to try (cases.py), and which families of the mistakes catalogue
+(mistakes.py) to look for. Its `variant(case, **switches)` computes what a student who makes a
+mistake would return: the switches are the catalogue's (e.g. {"ddof": 1}), so one mistake is
+described once and recognised in every exercise where it can happen.
+
+Each check_X(fn) prints "All N checks passed." or the first problem with a hint, returns
+True/False, and never raises.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from helpers import batchnorm, data, gradcheck
+from helpers.checks import cases
+from helpers.checks.mistakes import divisor, formula, hint
+from helpers.checks.runner import ATOL, RTOL, Exercise, Output, difference_problem, run_exercise
+
+__all__ = [
+    "EXERCISES",
+    "check_batch_norm",
+    "check_batchnorm_backward",
+    "check_batchnorm_inference",
+    "check_identity_gamma_beta",
+    "check_layer_norm",
+    "check_normalize_inputs",
+    "check_numerical_gradient",
+    "check_range_width",
+    "check_track_running_stats",
+]
+
+
+def shape_of(i):
+    """An output shape: the shape of the case's argument i."""
+    return lambda case: case.args[i].shape
+
+
+def per_column(i):
+    """An output shape (n,): one entry per column of the case's argument i."""
+    return lambda case: case.args[i].shape[1:]
+
+
+def eps_of(case, default=1e-5):
+    """The eps of a case: passed by keyword, or the exercise's default."""
+    return case.kwargs.get("eps", default)
+
+
+# ----------------------------------------------------------------------------- 01 normalize_inputs
+def normalize_inputs_variant(case, test_statistics="train", **switches):
+    """X_train and X_test normalized with a mistake; the statistics are not compared."""
+    X_train, X_test = case.args
+    switches = {"eps": eps_of(case, 1e-8), **switches}
+    if X_test is None:
+        test = None
+    elif test_statistics == "own" or switches.get("wrong_axis"):
+        test = formula(X_test, **switches)  # (rows of X_train have no meaning for X_test)
+    else:
+        test = formula(X_test, stats_of=X_train, **switches)
+    return formula(X_train, **switches), test, None, None
+
+
+NORMALIZE_INPUTS = Exercise(
+    name="normalize_inputs",
+    args=("X_train", "X_test"),
+    outputs=(
+        Output("X_train_norm", shape_of(0)),
+        Output("X_test_norm", lambda case: None if case.args[1] is None else case.args[1].shape),
+        Output("mu", per_column(0), hint="statistics returned"),
+        Output("sigma", per_column(0), hint="statistics returned"),
+    ),
+    cases=cases.normalize_inputs_cases,
+    reference=lambda case: data.normalize_inputs(*case.args, **case.kwargs),
+    variant=normalize_inputs_variant,
+    mistakes=("test set own statistics", "unbiased variance", "wrong axis", "mean not subtracted",
+              "not divided by std", "eps missing", "eps outside sqrt", "divided by variance",
+              "eps fixed"),
+    fallback="formula: input normalization",
+    terms={"x": "X", "group": "feature", "over": "the training examples",
+           "var_call": "np.var(X_train, axis=0)", "method": "Input normalization",
+           "other_axis": "axis=1, along a row: one mean per example"},
+    notes={"zero variance": " A single example normalized with its own statistics also has "
+                            "variance 0: use the training set's mu and sigma."},
+    nan="zero variance",
+    own_versions={"eps fixed": ({"eps": 1e-8}, {"eps": 1e-5}, {"eps": 1e-3})},  # 1e-8: its default
+)
+
+
+def check_normalize_inputs(fn):
+    """Check a student's normalize_inputs(X_train, X_test=None, eps=1e-8).
+
+    Expected: (X_train_norm (m, n), X_test_norm (k, n) or None, mu (n,), sigma (n,)) with mu and
+    the population variance var from X_train only, sigma = sqrt(var + eps), and both sets
+    normalized as (X - mu) / sigma (see helpers.data.normalize_inputs).
+    Prints "All N checks passed." or the first problem with a hint; returns True/False.
+    """
+    return run_exercise(NORMALIZE_INPUTS, fn)
+
+
+# ----------------------------------------------------------------------------- 02 batch_norm
+def batch_norm_variant(case, **switches):
+    z, gamma, beta = case.args
+    return (formula(z, gamma, beta, **{"eps": eps_of(case), **switches}),)
+
+
+BATCH_NORM = Exercise(
+    name="batch_norm",
+    args=("z", "gamma", "beta"),
+    outputs=(Output("z_tilde", shape_of(0)),),
+    cases=cases.batch_norm_cases,
+    reference=lambda case: (batchnorm.batchnorm_forward(*case.args, **case.kwargs)[0],),
+    variant=batch_norm_variant,
+    mistakes=("returned z_norm", "gamma and beta swapped", "unbiased variance", "eps outside sqrt",
+              "eps missing", "eps fixed", "wrong axis", "divided by variance",
+              "not divided by std", "mean not subtracted"),
+    fallback="formula: batch norm",
+    nan="zero variance",
+)
+
+
+def import_tensorflow():
+    """TensorFlow if it can be imported, else None and a note (the checker then uses helpers only).
+
+    Imported here, on first use, so that `import helpers.checks` stays fast.
+    """
+    try:
+        import tensorflow as tf
+    except Exception as error:  # missing or broken install: use helpers only
+        print(f"Note: TensorFlow could not be imported ({type(error).__name__}), so your function "
+              f"is compared with helpers.batchnorm only.")
+        return None
+    return tf
+
+
+def tensorflow_problem(tf, case, values):
+    """A message if z_tilde differs from tf.nn.batch_normalization on this case, else None."""
+    z, gamma, beta = case.args
+    mean, variance = tf.nn.moments(tf.constant(z), axes=[0])
+    reference = tf.nn.batch_normalization(tf.constant(z), mean, variance, offset=beta,
+                                          scale=gamma, variance_epsilon=eps_of(case)).numpy()
+    problem = difference_problem("z_tilde (compared with tf.nn.batch_normalization)", values[0],
+                                 reference)
+    return problem and f"{problem}\n  Hint: {hint('formula: batch norm')}"
+
+
+def check_batch_norm(fn, use_tensorflow=True):
+    """Check a student's batch_norm(z, gamma, beta, eps=1e-5) -> z_tilde.
+
+    Expected: z of shape (m, n); mu and the biased variance var per unit (over axis 0);
+    z_tilde = gamma * (z - mu) / sqrt(var + eps) + beta, shape (m, n) (see
+    helpers.batchnorm.batchnorm_forward, which also returns a cache). Each case is compared with
+    helpers.batchnorm and, when TensorFlow can be imported (and use_tensorflow is True), with
+    tf.nn.batch_normalization. Recognises the common mistakes (ddof=1, eps outside the sqrt or
+    missing or fixed, wrong axis, gamma and beta swapped, returning z_norm) and prints a hint.
+    Prints "All N checks passed." or the first problem; returns True/False; never raises.
+    """
+    tf = import_tensorflow() if use_tensorflow else None
+    exercise = BATCH_NORM if tf is None else dataclasses.replace(
+        BATCH_NORM, after=lambda case, values: tensorflow_problem(tf, case, values))
+    passed = run_exercise(exercise, fn)
+    if passed and tf is not None:
+        print(f"Your z_tilde also matches tf.nn.batch_normalization on all "
+              f"{len(BATCH_NORM.cases())} cases.")
+    return passed
+
+
+# --------------------------------------------------------------------------- 03 identity_gamma_beta
+def identity_variant(case, eps=None, ddof=0, spread="sqrt(var + eps)", swap=False):
+    (z,) = case.args
+    mu, var = z.mean(axis=0), z.var(axis=0, ddof=min(ddof, len(z) - 1))
+    gamma = divisor(var, eps_of(case) if eps is None else eps, spread)
+    return (mu, gamma) if swap else (gamma, mu)
+
+
+def identity_reference(case):
+    """gamma = sqrt(var + eps) undoes the division, beta = mu the subtraction."""
+    mu, var = batchnorm.batch_moments(case.args[0])
+    return np.sqrt(var + eps_of(case)), mu
+
+
+def gives_z_back(case, values):
+    """A message if batch norm with the student's gamma and beta does not return z."""
+    (z,) = case.args
+    z_tilde = batchnorm.batchnorm_forward(z, *values, **case.kwargs)[0]
+    return difference_problem("batch norm with your gamma and beta (should give z back)",
+                              z_tilde, z)
+
+
+IDENTITY_GAMMA_BETA = Exercise(
+    name="identity_gamma_beta",
+    args=("z",),
+    outputs=(Output("gamma", per_column(0)), Output("beta", per_column(0))),
+    cases=cases.identity_cases,
+    reference=identity_reference,
+    variant=identity_variant,
+    mistakes=("gamma and beta swapped", "eps missing from gamma", "gamma is the variance",
+              "unbiased variance", "eps fixed"),
+    fallback="formula: identity",
+    notes={"gamma and beta swapped": " To give z back, gamma must undo the division, "
+                                     "gamma = np.sqrt(var + eps), and beta the subtraction, "
+                                     "beta = mu."},
+    after=gives_z_back,
+)
+
+
+def check_identity_gamma_beta(fn):
+    """Check a student's identity_gamma_beta(z, eps=1e-5) -> (gamma, beta).
+
+    Expected: gamma = sqrt(var + eps) and beta = mu per unit (shape (n,)), so that batch norm
+    with them returns z itself. Prints "All N checks passed." or the first problem with a hint;
+    returns True/False; never raises.
+    """
+    return run_exercise(IDENTITY_GAMMA_BETA, fn)
+
+
+# ---------------------------------------------------------------------------- 03 numerical_gradient
+def numerical_gradient_variant(case, difference="centred", divide_by="2 h", nudge="one", sign=1,
+                               h=1e-5):
+    f, b = case.args
+    if nudge == "one":
+        steps = h * np.eye(b.size)          # step j is h at entry j, 0 elsewhere
+    else:
+        steps = np.full((b.size, b.size), h)  # every entry nudged at once, b.size times
+    if difference == "forward":
+        grad = [(f(b + step) - f(b)) / h for step in steps]
+    else:
+        width = h if divide_by == "h" else 2 * h
+        grad = [(f(b + step) - f(b - step)) / width for step in steps]
+    return (sign * np.array(grad),)
+
+
+NUMERICAL_GRADIENT = Exercise(
+    name="numerical_gradient",
+    args=("f", "b"),
+    outputs=(Output("grad", shape_of(1)),),
+    cases=cases.numerical_gradient_cases,
+    reference=lambda case: (case.context["gradient"],),
+    variant=numerical_gradient_variant,
+    mistakes=("forward difference", "divided by h", "nudged all entries", "sign flipped"),
+    fallback="formula: centred difference",
+    situations={"in place": "in place (nudge)", "broadcast": "raised"},
+    rtol=1e-6, atol=1e-7,  # centred differences with h = 1e-5 are accurate to ~1e-9 here
+)
+
+
+def check_numerical_gradient(fn):
+    """Check a student's numerical_gradient(f, b, h=1e-5) -> gradient of f at b, shape of b.
+
+    f takes a 1-D float array b and returns a float. Expected: the centred difference
+    (f(b + h e_j) - f(b - h e_j)) / (2 h) for every entry j. Cases include functions with a
+    known nonzero gradient and the batch-norm loss whose gradient in the bias b is 0.
+    Prints "All N checks passed." or the first problem with a hint; returns True/False.
+    """
+    return run_exercise(NUMERICAL_GRADIENT, fn)
+
+
+# ---------------------------------------------------------------------------- 04 batchnorm_backward
+BACKWARD_OUTPUTS = ("dz", "dgamma", "dbeta")
+GRADCHECK_TOL = 1e-8  # float64 centred differences agree with a right backward pass far better
+
+
+def batchnorm_backward_variant(case, mean_branch=True, var_branch=True, gamma_in_dz=True, axis=0,
+                               inv_std_twice=False, swap=False):
+    dz_tilde, cache = case.args
+    z_norm, inv_std, m = cache["z_norm"], cache["inv_std"], cache["m"]
+    dz_norm = cache["gamma"] * dz_tilde if gamma_in_dz else dz_tilde
+    total = m * dz_norm
+    if mean_branch:
+        total = total - dz_norm.sum(axis=axis, keepdims=True)
+    if var_branch:
+        total = total - z_norm * (dz_norm * z_norm).sum(axis=axis, keepdims=True)
+    dz = inv_std / m * total * (inv_std if inv_std_twice else 1.0)
+    dgamma, dbeta = (dz_tilde * z_norm).sum(axis=0), dz_tilde.sum(axis=0)
+    return (dz, dbeta, dgamma) if swap else (dz, dgamma, dbeta)
+
+
+def numerical_batchnorm_gradients(context, dz_tilde):
+    """(dz, dgamma, dbeta) of sum(z~ * dz_tilde) by centred differences (helpers.gradcheck)."""
+    z, gamma, beta = (context[name].copy() for name in ("z", "gamma", "beta"))
+
+    def z_tilde(_):  # f(x) for gradcheck, which nudges x (z, gamma or beta) in place
+        return batchnorm.batchnorm_forward(z, gamma, beta, eps=context["eps"])[0]
+
+    return tuple(gradcheck.numerical_gradient_array(z_tilde, x, dz_tilde) for x in (z, gamma, beta))
+
+
+def gradient_check(exercise, values, expected, case, errors=None):
+    """A message if a relative error against the numerical gradient is 1e-8 or more.
+
+    errors: a list that collects the relative errors of every case (for the final report).
+    """
+    numerical = numerical_batchnorm_gradients(case.context, case.args[0])
+    relative = [gradcheck.relative_error(np.asarray(value, dtype=np.float64), gradient)
+                for value, gradient in zip(values, numerical)]
+    if errors is not None:
+        errors.append(relative)
+    worst = int(np.argmax(relative))
+    if relative[worst] < GRADCHECK_TOL:
+        return None
+    return (f"gradient check failed: relative error of {BACKWARD_OUTPUTS[worst]} = "
+            f"{relative[worst]:.2g} (must be below 1e-8).")
+
+
+def backward_fallback(values, expected):
+    """The derivation, naming the outputs that differ from the reference."""
+    wrong = [name for name, value, reference in zip(BACKWARD_OUTPUTS, values, expected)
+             if not np.allclose(value, reference, rtol=RTOL, atol=ATOL)]
+    return hint("formula: backward", wrong=", ".join(wrong) or "the outputs")
+
+
+BATCHNORM_BACKWARD = Exercise(
+    name="batchnorm_backward",
+    args=("dz_tilde", "cache"),
+    outputs=(Output("dz", shape_of(0)), Output("dgamma", per_column(0)),
+             Output("dbeta", per_column(0))),
+    cases=cases.batchnorm_backward_cases,
+    reference=lambda case: batchnorm.batchnorm_backward(*case.args),
+    variant=batchnorm_backward_variant,
+    mistakes=("dgamma and dbeta swapped", "both branches missing", "mean branch missing",
+              "variance branch missing", "gamma missing from dz", "sums over the wrong axis",
+              "inv_std twice"),
+    fallback=backward_fallback,
+    situations={"broadcast": "broadcast (backward)"},
+    nan="NaN (backward)",
+    compare=gradient_check,
+)
+
+
+def order_of(x):
+    """A rounding-proof bound for a small positive number: '< 1e-10' style."""
+    if x <= 0:
+        return "0"
+    return f"< 1e{int(np.floor(np.log10(x))) + 1}"
+
+
+def check_batchnorm_backward(fn):
+    """Check a student's batchnorm_backward(dz_tilde, cache) -> (dz, dgamma, dbeta).
+
+    The student receives the cache of helpers.batchnorm.batchnorm_forward(z, gamma, beta, eps),
+    a dict whose documented keys are: "z_norm" (m, n); "gamma" (n,); "inv_std" (1, n), equal to
+    1 / sqrt(var + eps); "m", the batch size; "axes" = (0,) (it also holds "mu", "var", "eps").
+    Expected: dz (m, n), dgamma (n,), dbeta (n,), the gradients of the loss for upstream
+    gradient dz_tilde (m, n).
+    Each case is a float64 gradient check (helpers.gradcheck, centred differences of
+    sum(z~ * dz_tilde)) with gamma != 1 and a non-uniform upstream gradient; every relative
+    error must be below 1e-8. Recognises the common mistakes (mean or variance branch missing,
+    wrong axis, dgamma/dbeta swapped, gamma forgotten) and prints a hint.
+    Prints the largest relative errors and "All N checks passed.", or the first problem;
+    returns True/False; never raises.
+    """
+    errors = []
+    exercise = dataclasses.replace(
+        BATCHNORM_BACKWARD, compare=lambda *args: gradient_check(*args, errors=errors))
+    passed = run_exercise(exercise, fn)
+    if passed:
+        worst = np.max(np.asarray(errors), axis=0)
+        print("Largest relative error against the numerical gradient: "
+              + ", ".join(f"{name} {order_of(e)}" for name, e in zip(BACKWARD_OUTPUTS, worst))
+              + " (all below 1e-8).")
+    return passed
+
+
+# --------------------------------------------------------------------------- 05 track_running_stats
+def track_running_stats_variant(case, momentum=None, ddof=0, statistic="var", returned="blend",
+                                swap=False):
+    old_mean, old_var, z = case.args
+    weight = case.kwargs.get("momentum", 0.9)
+    if momentum == "reversed":
+        weight = 1 - weight
+    elif momentum is not None:
+        weight = momentum
+    mu = z.mean(axis=0)
+    spread = z.std(axis=0) if statistic == "std" else z.var(axis=0, ddof=min(ddof, len(z) - 1))
+    new = {"blend": (weight * old_mean + (1 - weight) * mu,
+                     weight * old_var + (1 - weight) * spread),
+           "batch": (mu, spread),
+           "old": (old_mean, old_var)}[returned]
+    return new[::-1] if swap else new
+
+
+TRACK_RUNNING_STATS = Exercise(
+    name="track_running_stats",
+    args=("running_mean", "running_var", "z"),
+    outputs=(Output("running_mean", shape_of(0)), Output("running_var", shape_of(1))),
+    cases=cases.track_running_stats_cases,
+    reference=lambda case: batchnorm.update_running_stats(
+        *case.args[:2], *batchnorm.batch_moments(case.args[2]), case.kwargs.get("momentum", 0.9)),
+    variant=track_running_stats_variant,
+    mistakes=("momentum reversed", "unbiased variance", "std instead of variance", "momentum fixed",
+              "batch statistics alone", "old statistics unchanged", "running statistics swapped"),
+    fallback="formula: running averages",
+    notes={"unbiased variance": " It is the variance the batch was normalized with. (PyTorch's "
+                                "running variance averages the unbiased one: another "
+                                "convention.)"},
+)
+
+
+def check_track_running_stats(fn):
+    """Check a student's track_running_stats(running_mean, running_var, z, momentum=0.9).
+
+    Expected: the batch mean and biased variance of z (m, n) over axis 0, blended into the
+    running statistics (n,) as new = momentum * old + (1 - momentum) * batch (the lecture's
+    exponentially weighted average; Keras' momentum), returned as (running_mean, running_var).
+    Compared with helpers.batchnorm.update_running_stats on fresh data. Recognises the
+    reversed (PyTorch) momentum, the unbiased variance, the std instead of the variance, a fixed
+    momentum, returning only the batch's or only the old statistics, swapped outputs.
+    Prints "All N checks passed." or the first problem with a hint; returns True/False.
+    """
+    return run_exercise(TRACK_RUNNING_STATS, fn)
+
+
+# --------------------------------------------------------------------------- 05 batchnorm_inference
+def batchnorm_inference_variant(case, statistics="running", **switches):
+    z, gamma, beta, running_mean, running_var = case.args
+    running = {} if statistics == "batch" else {"mu": running_mean, "var": running_var}
+    return (formula(z, gamma, beta, **{"eps": eps_of(case), **running, **switches}),)
+
+
+BATCHNORM_INFERENCE = Exercise(
+    name="batchnorm_inference",
+    args=("z", "gamma", "beta", "running_mean", "running_var"),
+    outputs=(Output("z_tilde", shape_of(0)),),
+    cases=cases.batchnorm_inference_cases,
+    reference=lambda case: (batchnorm.batchnorm_inference(*case.args, **case.kwargs),),
+    variant=batchnorm_inference_variant,
+    mistakes=("batch statistics at inference", "eps outside sqrt", "eps missing", "eps fixed",
+              "gamma and beta swapped", "divided by variance", "returned z_norm"),
+    fallback="formula: inference",
+    terms={"var": "running_var"},
+    situations={"broadcast": "raised"},  # (the statistics are given: nothing to average)
+    nan="batch of one at inference",
+)
+
+
+def check_batchnorm_inference(fn):
+    """Check a student's batchnorm_inference(z, gamma, beta, running_mean, running_var, eps=1e-5).
+
+    Expected: z_tilde = gamma * (z - running_mean) / sqrt(running_var + eps) + beta, shape of
+    z (m, n), m may be 1 (see helpers.batchnorm.batchnorm_inference). Recognises batch statistics
+    used at inference, eps outside the square root or missing, gamma/beta swapped, dividing by
+    the variance, returning z_norm. Prints "All N checks passed." or the first problem with a
+    hint; returns True/False; never raises.
+    """
+    return run_exercise(BATCHNORM_INFERENCE, fn)
+
+
+# ----------------------------------------------------------------------------- 06 range_width
+def range_width_reference(case):
+    """The notebook-06 analysis helper, imported on first use (it lives above this floor)."""
+    from helpers.probes import trainable_width
+
+    return (trainable_width(*case.args),)
+
+
+def range_width_variant(case, log="log10", strict=False, width="decades", ends="max and min"):
+    grid, accuracies, target = case.args
+    kept = grid[accuracies > target] if strict else grid[accuracies >= target]
+    if width == "count":
+        return (float(kept.size),)
+    if kept.size == 0:
+        return (0.0,)
+    if ends == "last and first":
+        largest, smallest = kept[-1], kept[0]
+    else:
+        largest, smallest = kept.max(), kept.min()
+    return (float((np.log if log == "natural" else np.log10)(largest / smallest)),)
+
+
+RANGE_WIDTH = Exercise(
+    name="range_width",
+    args=("grid", "accuracies", "target"),
+    outputs=(Output("width", kind="number",
+                    expected="one number (a float, the width in decades)"),),
+    cases=cases.range_width_cases,
+    reference=range_width_reference,
+    variant=range_width_variant,
+    mistakes=("natural log", "strict comparison", "count instead of width", "first and last"),
+    fallback="formula: range width",
+    situations={"broadcast": "raised"},
+    nan="empty selection",
+)
+
+
+def check_range_width(fn):
+    """Check fn(grid, accuracies, target) -> width in decades of the grid values that reach target.
+
+    grid: (k,) positive hyperparameter values; accuracies: (k,); target: float. Expected:
+    log10(largest) - log10(smallest) of the grid values whose accuracy is >= target, 0.0 if at
+    most one reaches it. Prints "All N checks passed." or the first problem with a hint;
+    returns True/False; never raises.
+    """
+    return run_exercise(RANGE_WIDTH, fn)
+
+
+# ----------------------------------------------------------------------------- 08 layer_norm
+def layer_norm_reference(case):
+    # floor 2, imported here so that `import helpers.checks` stays small
+    from helpers import normalization
+
+    return (normalization.layernorm_forward(*case.args, **case.kwargs)[0],)
+
+
+def layer_norm_variant(case, **switches):
+    z, gamma, beta = case.args
+    return (formula(z, gamma, beta, **{"eps": eps_of(case), "axis": 1, **switches}),)
+
+
+LAYER_NORM = Exercise(
+    name="layer_norm",
+    args=("z", "gamma", "beta"),
+    outputs=(Output("z_tilde", shape_of(0)),),
+    cases=cases.layer_norm_cases,
+    reference=layer_norm_reference,
+    variant=layer_norm_variant,
+    mistakes=("wrong axis", "gamma and beta swapped", "unbiased variance", "eps outside sqrt",
+              "returned z_norm", "eps missing", "eps fixed", "keepdims lost"),
+    fallback="formula: layer norm",
+    terms={"group": "example", "over": "its units", "axis": "axis=1, keepdims=True",
+           "stat_shape": "(m, 1)", "count": "n", "var_call": "np.var(z, axis=1, keepdims=True)",
+           "method": "Layer norm",
+           "other_axis": "axis=0, one mean per unit over the examples: that is batch norm"},
+    nan=lambda case: "batch of one" if case.args[0].shape[0] == 1 else "zero variance",
+)
+
+
+def check_layer_norm(fn):
+    """Check a student's layer_norm(z, gamma, beta, eps=1e-5) -> z_tilde.
+
+    Expected: z of shape (m, n); mu and the biased variance var per EXAMPLE (over axis 1);
+    z_tilde = gamma * (z - mu) / sqrt(var + eps) + beta, shape (m, n), for any m >= 1 (see
+    helpers.normalization.layernorm_forward, which also returns a cache and is tested against
+    keras.layers.LayerNormalization). Recognises the common mistakes (statistics over the batch
+    axis, i.e. batch norm; ddof=1; eps outside the sqrt, missing or fixed; gamma and beta
+    swapped; returning z_norm; keepdims forgotten) and prints a hint.
+    Prints "All N checks passed." or the first problem; returns True/False; never raises.
+    """
+    return run_exercise(LAYER_NORM, fn)
+
+
+# In the order of the notebooks.
+EXERCISES = (NORMALIZE_INPUTS, BATCH_NORM, IDENTITY_GAMMA_BETA, NUMERICAL_GRADIENT,
+             BATCHNORM_BACKWARD, TRACK_RUNNING_STATS, BATCHNORM_INFERENCE, RANGE_WIDTH, LAYER_NORM)
