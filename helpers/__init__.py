@@ -2,16 +2,21 @@
 
 One module per idea of the lecture; start reading at `helpers.batchnorm`.
 Import floors (each module imports only from the floors below it, so there are no cycles):
-  1. batchnorm, layers, optimizers, gradcheck, data, regression, plots
-  2. network, normalization
-  3. experiments (the notebooks' experiments as pure functions; floor-2 modules imported
-     inside the functions that need them), checks, tf_reference (TensorFlow is imported
-     lazily, inside its functions)
-  4. explorers (the slider explorers: controls + a draw over an experiment's result)
+  0. validation (the argument checks and their error messages, used by every public helper)
+  1. batchnorm, normalization (layer and group norm), layers, optimizers, gradcheck, data,
+     regression, plots
+  2. network (one MLP with a table of normalizers, one training loop), notebook (the setup
+     every notebook runs first)
+  3. probes (notebook 06's measurements of training), tf_reference (the Keras twin and the
+     one quiet TensorFlow import; TensorFlow is imported inside its functions)
+  4. experiments (what the notebooks teach, as pure functions returning data), checks (the
+     exercise checkers)
+  5. explorers (the slider explorers: controls + a draw over an experiment's result)
 `import helpers` itself imports nothing, so it is fast.
 """
 
 __all__ = [
+    "validation",
     "batchnorm",
     "layers",
     "optimizers",
@@ -19,8 +24,10 @@ __all__ = [
     "data",
     "regression",
     "plots",
-    "network",
     "normalization",
+    "network",
+    "notebook",
+    "probes",
     "experiments",
     "explorers",
     "checks",

@@ -65,7 +65,9 @@ def _stderr_to_devnull():
 def import_tensorflow(seed=None):
     """(tf, keras), imported quietly: the course's one way to import TensorFlow.
 
-    Sets, unless you set them yourself: KERAS_BACKEND=tensorflow, TF_CPP_MIN_LOG_LEVEL=2 and
+    Sets, unless you set them yourself: KERAS_BACKEND=tensorflow, TF_CPP_MIN_LOG_LEVEL=3 (hides
+    log lines of every level, including tf.data's harmless "NodeDef mentions attribute"
+    errors; Python exceptions still raise) and
     TF_ENABLE_ONEDNN_OPTS=0 (oneDNN may reorder float sums, so the last digits could change
     from run to run). The import and TensorFlow's first operation, which sets up the devices,
     run with the process's stderr silenced, so no log line lands in a notebook's output.
@@ -73,7 +75,7 @@ def import_tensorflow(seed=None):
     (keras.utils.set_random_seed) and makes TensorFlow's operations deterministic.
     """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     with _stderr_to_devnull():
         import keras

@@ -125,8 +125,10 @@ def import_tensorflow():
 
     Imported here, on first use, so that `import helpers.checks` stays fast.
     """
-    try:
-        import tensorflow as tf
+    try:  # the course's quiet import: no C++ log lines in the student's output
+        from helpers.tf_reference import import_tensorflow as quiet_import
+
+        tf, _ = quiet_import()
     except Exception as error:  # missing or broken install: use helpers only
         print(f"Note: TensorFlow could not be imported ({type(error).__name__}), so your function "
               f"is compared with helpers.batchnorm only.")

@@ -216,13 +216,10 @@ def check_port_case(fn, case, keras):
 
 
 def import_keras():
-    """Keras on the TensorFlow backend, with TensorFlow's C++ log lines kept quiet."""
-    import os
+    """Keras on the TensorFlow backend, imported quietly (no C++ log lines)."""
+    from helpers.tf_reference import import_tensorflow
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
-
+    _, keras = import_tensorflow()
     return keras
 
 
