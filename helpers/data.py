@@ -200,13 +200,15 @@ def train_test_split(X, y, test_fraction=0.25, seed=0):
     return X[train_idx], X[test_idx], y[train_idx], y[test_idx]
 
 
-def minibatches(X, y, batch_size, seed=None, shuffle=True, drop_last=False):
+def minibatches(X, y, batch_size, seed=None, shuffle=True, drop_last=True):
     """Yield (X_batch, y_batch) pairs that cover X, y once: one epoch of mini-batches.
 
     X: (m, n); y: (m,) labels or (m, k) one-hot targets.
-    batch_size: int >= 1; each batch has batch_size rows, except that the last one holds the
-        m % batch_size leftover rows (dropped when drop_last=True, e.g. so every batch has the
-        same size for batch statistics).
+    batch_size: int >= 1; each batch has batch_size rows. The m % batch_size leftover rows are
+        dropped by default (drop_last=True): a short last batch, 2 examples out of 1,346 in
+        batches of 64, would give batch norm nearly degenerate statistics (z_norm = +-1) once
+        an epoch. Pass drop_last=False to get them as one last, smaller batch. Each epoch
+        shuffles anew, so the dropped rows differ from epoch to epoch.
     shuffle: visit rows in a random order drawn from np.random.default_rng(seed); seed may be an
         int (same order every call), None (fresh randomness) or a Generator (pass the same one
         every epoch to get a new, still reproducible, order each epoch).

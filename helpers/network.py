@@ -372,7 +372,7 @@ class MLP:
 
 # ----------------------------------------------------------------------------- training
 def train(net, params, state, X, y, optimizer, *, epochs=5, batch_size=64, seed=0,
-          X_val=None, y_val=None, drop_last=False, on_step=None):
+          X_val=None, y_val=None, drop_last=True, on_step=None):
     """Train with mini-batch gradient steps; return (params, state, history).
 
     Inputs:
@@ -383,7 +383,9 @@ def train(net, params, state, X, y, optimizer, *, epochs=5, batch_size=64, seed=
       epochs, batch_size: each epoch visits every example once, in an order drawn from
           np.random.default_rng(seed), so the same seed gives bit-identical runs.
       X_val, y_val: optional validation set, scored after every epoch.
-      drop_last: skip the last, smaller batch of each epoch. A batch of ONE example is always
+      drop_last: skip the last, smaller batch of each epoch (the default, as in
+          helpers.data.minibatches: a batch of 2 would give batch norm degenerate statistics
+          once an epoch, and weigh 10% in the running averages). A batch of ONE example is always
           skipped: batch norm cannot normalize it, and skipping it for every network keeps
           comparisons between normalizers on the same examples.
       on_step: optional function, called once per step after the backward pass and before

@@ -294,3 +294,12 @@ BAD_CALLS = [
 def test_bad_inputs_raise_errors_naming_the_argument(call, error, argument):
     with pytest.raises(error, match=rf"\b{argument}\b"):
         call()  # minibatches must check eagerly, before the first batch is requested
+
+
+def test_minibatches_drop_the_short_last_batch_by_default():
+    # 1,346 digits in batches of 64 would leave a batch of 2 every epoch: z_norm = +-1 for BN.
+    X, y = _ids(10)
+    sizes = [len(yb) for _, yb in data.minibatches(X, y, 4, seed=0)]
+    assert sizes == [4, 4]
+    sizes = [len(yb) for _, yb in data.minibatches(X, y, 4, seed=0, drop_last=False)]
+    assert sizes == [4, 4, 2]
