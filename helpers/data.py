@@ -267,12 +267,14 @@ def normalize_inputs(X_train, X_test=None, eps=1e-8):
 def brightness_contrast(X, brightness=0.0, contrast=1.0, max_value=16.0):
     """The same images seen by a different camera: clip(contrast * X + brightness * max_value).
 
-    X: (m, n) grey levels in [0, max_value] (digits: 0..16). contrast > 0 stretches (> 1) or
-    flattens (< 1) the grey levels; brightness, a fraction of max_value, adds the same amount to
-    every pixel. The result is clipped to [0, max_value], as a sensor saturates: pixels pushed
-    beyond white all read max_value, so a strong shift also destroys information.
-    Labels are untouched: the task is the same, only the input distribution moves (covariate
-    shift). Returns a new float64 array (m, n); X is not modified.
+    X: (m, n) grey levels in [0, max_value] (digits: 0..16). contrast > 0 is a gain: it
+    multiplies every grey level, stretching (> 1) or flattening (< 1) the differences between
+    them; brightness, a fraction of max_value, adds the same amount to every pixel. The result
+    is clipped to [0, max_value], as a sensor saturates: pixels pushed beyond white all read
+    max_value, so a strong shift also destroys information. Because of the clipping, a gain > 1
+    with a positive brightness can still leave a *narrower* visible range than X had (see
+    exposure_shift). Labels are untouched: the task is the same, only the input distribution
+    moves (covariate shift). Returns a new float64 array (m, n); X is not modified.
     """
     X = validation.finite(_check_X(X).astype(np.float64), "X")
     brightness = validation.real(brightness, "brightness", example=0.2)
@@ -282,11 +284,15 @@ def brightness_contrast(X, brightness=0.0, contrast=1.0, max_value=16.0):
 
 
 def exposure_shift(X, strength, max_value=16.0):
-    """One-knob covariate shift for the slider of notebook 06: brighter and higher contrast.
+    """One-knob covariate shift for notebook 06: an over-exposed camera.
 
-    strength in [0, 1]: brightness_contrast(X, brightness=0.4 * strength,
-    contrast=1 + strength, max_value). 0 returns the images unchanged (as float64); at 1 the
-    background is 40 % grey and most strokes saturate at white.
+    strength s in [0, 1]: brightness_contrast(X, brightness=0.4 * s, contrast=1 + s,
+    max_value), i.e. x -> min(max_value, (1 + s) x + 0.4 s max_value). 0 returns the images
+    unchanged (as float64). The image gets brighter and washed out: black becomes grey
+    (0.4 s of white), the strokes saturate at white, and the range of grey levels shrinks from
+    [0, max_value] to [0.4 s max_value, max_value] (at s = 1, 0..16 becomes 6.4..16 for the
+    digits): LESS contrast between the darkest and the brightest pixel, although the gain
+    (1 + s) stretches the grey levels that do not saturate.
     """
     strength = validation.fraction(strength, "strength", why="0 = no shift, 1 = the strongest")
     return brightness_contrast(X, 0.4 * strength, 1.0 + strength, max_value)

@@ -5,8 +5,10 @@ what these return, the explorers (`helpers.explorers`) draw it, and the tests ca
 
   notebook 01  descent, scaled_features, input_scale, loss_landscape: how one feature's scale
                shapes the loss bowl and slows gradient descent
-  notebook 02  bn_activation: what gamma, beta and eps do to z~, and what the activation sees
-  notebook 03  identity_blend: gamma and beta slid from "normalized" to "identity"
+  notebook 02  bn_activation, saturation_threshold: what gamma, beta and eps do to z~, and
+               what the activation sees
+  notebook 03  identity_blend: gamma and beta slid from "normalized" to "identity";
+               identity_across_batches: that identity used on other mini-batches
   notebook 04  epochs_to_target, run_summary: a training history in a few numbers
   notebook 05  minibatch_noise: one example in many random mini-batches (additive and
                multiplicative noise against the batch size); running_averages,
@@ -27,10 +29,11 @@ from helpers import batchnorm, layers, regression, validation
 from helpers.data import exposure_shift, normalize_inputs
 
 __all__ = [
-    "GAP_LEVELS", "SATURATION", "NOISE_PARTS", "COMPANION_METHODS",
+    "GAP_LEVELS", "SATURATION_SLOPE", "SATURATION", "saturation_threshold", "NOISE_PARTS",
+    "COMPANION_METHODS",
     "Descent", "descent", "scaled_features", "input_scale", "LossLandscape", "loss_landscape",
     "ACTIVATION_NAMES", "BNActivation", "activation_slope", "dense_batch", "bn_activation",
-    "Blend", "identity_blend",
+    "Blend", "identity_blend", "IdentityAcrossBatches", "identity_across_batches",
     "RunSummary", "epochs_to_target", "run_summary",
     "NoiseSplit", "minibatch_noise", "running_averages", "RunningAverages",
     "running_average_errors", "ShiftAccuracy", "covariate_shift", "Companions",
@@ -122,7 +125,26 @@ def loss_landscape(X, t, w1, w2, gap_levels=GAP_LEVELS, optimum=None):
 
 
 # ============================================================================= notebooks 02, 03
-SATURATION = 2.5  # |input| beyond which sigmoid and tanh are called saturated (slope < 30% of max)
+# An activation is called saturated where its slope has fallen below this share of its maximum.
+# One definition for every activation, so each gets its own threshold on the input axis.
+SATURATION_SLOPE = 0.3
+
+
+def saturation_threshold(name, slope=SATURATION_SLOPE):
+    """The input |x| beyond which g'(x) < slope * max g', for g = "sigmoid" or "tanh".
+
+    Solved exactly: tanh'(x) = 1 - tanh(x)^2 = slope at x = artanh(sqrt(1 - slope)); the
+    sigmoid is a stretched tanh, sigmoid(x) = (1 + tanh(x / 2)) / 2, so its point is twice as far.
+    slope=0.3 gives 2.42 for the sigmoid and 1.21 for tanh.
+    """
+    validation.choice(name, "name", ("sigmoid", "tanh"))
+    slope = validation.real(slope, "slope", low=0, high=1, high_open=True,
+                            example="0.3 (30% of the largest slope)")
+    x = float(np.arctanh(np.sqrt(1.0 - slope)))
+    return 2.0 * x if name == "sigmoid" else x
+
+
+SATURATION = {name: saturation_threshold(name) for name in ("sigmoid", "tanh")}
 
 
 def dense_batch(z, name="z"):
@@ -152,7 +174,7 @@ class BNActivation(NamedTuple):
     z_tilde_std: float
     z_norm_std: float
     slope_ratio: float  # mean g'(z~) / max g'
-    saturated: float | None  # share of |z~| > SATURATION (sigmoid, tanh; relu: None)
+    saturated: float | None  # share of |z~| > SATURATION[activation] (sigmoid, tanh; relu: None)
     dead: float | None  # share of relu outputs equal to 0 (else None)
     dead_units: int | None  # units whose relu output is 0 for the whole batch (else None)
 
@@ -175,7 +197,8 @@ def bn_activation(z, gamma=1.0, beta=0.0, eps=1e-5, activation="sigmoid"):
         saturated, dead = None, float(np.mean(a == 0))
         dead_units = int(np.sum(np.all(a == 0, axis=0)))
     else:
-        saturated, dead, dead_units = float(np.mean(np.abs(z_tilde) > SATURATION)), None, None
+        saturated = float(np.mean(np.abs(z_tilde) > SATURATION[activation]))
+        dead, dead_units = None, None
     return BNActivation(z_norm, z_tilde, a, cache["var"], float(z_tilde.mean()),
                         float(z_tilde.std()), float(z_norm.std()),
                         float(activation_slope(activation, z_tilde).mean()),
@@ -204,6 +227,71 @@ def identity_blend(z, t, eps=1e-5):
     z_tilde, _ = batchnorm.batchnorm_forward(z, gamma, beta, eps=eps)
     return Blend(gamma, beta, z_tilde, z_tilde.mean(axis=0), z_tilde.std(axis=0),
                  float(np.max(np.abs(z_tilde - z))))
+
+
+class IdentityAcrossBatches(NamedTuple):
+    """How far "undo batch norm" is from the identity on other mini-batches (notebook 03).
+
+    Rows follow `sizes`, columns follow `seeds`; each entry is averaged over `batches` fresh
+    mini-batches of that size drawn from the population.
+    """
+
+    sizes: tuple  # the batch sizes m
+    seeds: tuple
+    batches: int  # fresh batches per seed and size
+    mean_abs: np.ndarray  # (len(sizes), len(seeds)) mean |z~ - z|, gamma, beta fitted on one batch
+    max_abs: np.ndarray  # (len(sizes), len(seeds)) max |z~ - z| in a batch, same fit
+    population_mean_abs: np.ndarray  # (len(sizes), len(seeds)) mean |z~ - z|, population fit
+    inference_max_abs: float  # max |z~ - z| over the population: population fit, population stats
+    typical: float  # mean |z - E[z]| over the population, the scale to compare with
+
+
+def identity_across_batches(z_population, sizes=(8, 32, 128, 512), seeds=(0, 1, 2, 3, 4),
+                            batches=20, eps=1e-5):
+    """Notebook 03: gamma, beta that undo batch norm on one mini-batch, used on other batches.
+
+    z_population: (N, n) the pre-activations of a layer for every example of a data set.
+    For each size m and seed: draw one batch of m examples, set gamma = sqrt(var + eps) and
+    beta = mu from it (z~ = z exactly on that batch), then normalize `batches` fresh batches of m
+    with their own statistics (training mode) and those gamma, beta, and measure |z~ - z|.
+    Also: gamma, beta from the population's statistics, in training mode (population_mean_abs)
+    and in inference mode, normalizing with the population's statistics (inference_max_abs).
+    Batches are drawn without replacement. Returns an IdentityAcrossBatches.
+    """
+    z_all = dense_batch(z_population, "z_population")
+    seeds = tuple(validation.integer(s, "seed", low=0) for s in seeds)
+    sizes = tuple(validation.integer(m, "size", low=2, high=len(z_all)) for m in sizes)
+    batches = validation.integer(batches, "batches")
+    eps = validation.eps(eps)
+    if not seeds or not sizes:
+        raise ValueError(f"sizes and seeds need at least one entry each; got sizes={sizes}, "
+                         f"seeds={seeds}.")
+    mu_pop, var_pop = batchnorm.batch_moments(z_all)
+    gamma_pop, beta_pop = np.sqrt(var_pop + eps), mu_pop
+    shape = (len(sizes), len(seeds))
+    mean_abs, max_abs, population_mean_abs = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for i, m in enumerate(sizes):
+        for j, seed in enumerate(seeds):
+            rng = np.random.default_rng([seed, m])
+            fit = z_all[rng.choice(len(z_all), m, replace=False)]
+            mu, var = batchnorm.batch_moments(fit)
+            gamma, beta = np.sqrt(var + eps), mu
+            means, maxes, pop_means = [], [], []
+            for _ in range(batches):
+                z = z_all[rng.choice(len(z_all), m, replace=False)]
+                diff = np.abs(batchnorm.batchnorm_forward(z, gamma, beta, eps=eps)[0] - z)
+                means.append(diff.mean())
+                maxes.append(diff.max())
+                pop = batchnorm.batchnorm_forward(z, gamma_pop, beta_pop, eps=eps)[0]
+                pop_means.append(np.abs(pop - z).mean())
+            mean_abs[i, j], max_abs[i, j] = np.mean(means), np.mean(maxes)
+            population_mean_abs[i, j] = np.mean(pop_means)
+    # Inference mode: the population's statistics replace the batch's, so BN is a fixed affine
+    # map per unit, and the population fit undoes it for every example.
+    inference = gamma_pop * (z_all - mu_pop) / np.sqrt(var_pop + eps) + beta_pop
+    return IdentityAcrossBatches(sizes, seeds, batches, mean_abs, max_abs, population_mean_abs,
+                                 float(np.max(np.abs(inference - z_all))),
+                                 float(np.mean(np.abs(z_all - mu_pop))))
 
 
 # ============================================================================= notebook 04
@@ -371,21 +459,31 @@ class ShiftAccuracy(NamedTuple):
     """Test accuracy under a camera shift, for several strengths (see `covariate_shift`)."""
 
     strengths: np.ndarray  # (k,) the shift strengths s
-    accuracy: dict  # {label: (k,) test accuracy}; "<label>, stats re-estimated" for BN nets
+    accuracy: dict  # {label: (k,) test accuracy}; "<label>, stats re-estimated" for BN nets,
+    #                 "<label>, input stats re-estimated" for the others (if asked for)
     saturated: np.ndarray  # (k,) share of shifted test pixels at white
-    scale: float  # what the raw pixels were multiplied by, as in training
+    scale: float  # the network sees (raw pixels - offset) * scale, as in training
+    offset: float = 0.0
 
 
-def covariate_shift(models, X_adapt, X_test, y_test, strengths=None, scale=1 / 16):
+def covariate_shift(models, X_adapt, X_test, y_test, strengths=None, scale=1 / 16, offset=0.0,
+                    reestimate_inputs=False):
     """Notebook 06: test accuracy when the test images come from a "different camera".
 
-    models: {label: (net, params, state)}, trained on clean images times `scale`.
+    models: {label: (net, params, state)}, trained on clean images as (X - offset) * scale
+    (offset = the pixels' mean and scale = 1 / their standard deviation normalize the inputs;
+    the default offset 0, scale 1/16 only maps 0..16 to 0..1).
     X_adapt: (m, 64) raw unlabelled images (0..16); X_test: (k, 64) raw test images, y_test (k,).
     For each strength s (default 0, 0.1, ..., 1) both sets go through
-    helpers.data.exposure_shift(X, s) (brighter, higher contrast, saturating at white), then are
-    multiplied by `scale`. Every network is scored on the shifted test set; every network with
-    batch norm is scored a second time ("<label>, stats re-estimated") after its running
-    statistics are re-estimated on the shifted X_adapt (no labels, no training).
+    helpers.data.exposure_shift(X, s) (over-exposed: brighter, washed out, saturating at white),
+    then through the training's input transformation (X - offset) * scale. Every network is
+    scored on the shifted test set; every network with batch norm is scored a second time
+    ("<label>, stats re-estimated") after its running statistics are re-estimated on the
+    shifted X_adapt (no labels, no training).
+    reestimate_inputs: if True (inputs standardized per channel: offset = mean, scale = 1/std),
+    every network WITHOUT batch norm is scored a second time ("<label>, input stats
+    re-estimated") with offset and 1/scale recomputed as the shifted X_adapt's mean and std: the
+    fair counterpart of re-estimating BN's statistics (below the clipping it undoes c*x + b).
     Returns a ShiftAccuracy.
     """
     from helpers.probes import reestimate_bn_stats  # floor 2, imported where it is used
@@ -400,24 +498,37 @@ def covariate_shift(models, X_adapt, X_test, y_test, strengths=None, scale=1 / 1
                          f"{X_adapt.shape} and {X_test.shape}")
     y_test = validation.labels(y_test, len(X_test))
     scale = validation.real(scale, "scale", low=0)
+    offset = validation.real(offset, "offset", example="the training pixels' mean")
+    if not isinstance(reestimate_inputs, bool):
+        raise TypeError(f"reestimate_inputs must be True or False; got {reestimate_inputs!r}")
     strengths = (np.linspace(0.0, 1.0, 11) if strengths is None
                  else np.asarray(strengths, dtype=np.float64).ravel())
     labels = []
     for label, (net, _, _) in models.items():
-        labels += [label, f"{label}, stats re-estimated"] if net.norm == "batch" else [label]
+        labels.append(label)
+        if net.norm == "batch":
+            labels.append(f"{label}, stats re-estimated")
+        elif reestimate_inputs:
+            labels.append(f"{label}, input stats re-estimated")
     accuracy = {label: np.empty(len(strengths)) for label in labels}
     saturated = np.empty(len(strengths))
     for i, s in enumerate(strengths):
-        test = exposure_shift(X_test, float(s)) * scale
-        adapt = exposure_shift(X_adapt, float(s)) * scale
-        saturated[i] = np.mean(test >= 16 * scale)
+        test_raw = exposure_shift(X_test, float(s))
+        saturated[i] = np.mean(test_raw >= 16)
+        test = (test_raw - offset) * scale
+        adapt_raw = exposure_shift(X_adapt, float(s))
+        adapt = (adapt_raw - offset) * scale
         for label, (net, params, state) in models.items():
             accuracy[label][i] = net.accuracy(params, state, test, y_test)
             if net.norm == "batch":
                 adapted = reestimate_bn_stats(net, params, state, adapt)
                 accuracy[f"{label}, stats re-estimated"][i] = net.accuracy(params, adapted, test,
                                                                            y_test)
-    return ShiftAccuracy(strengths, accuracy, saturated, scale)
+            elif reestimate_inputs:  # the new camera's channel mean and std, from unlabelled images
+                test_new = (test_raw - adapt_raw.mean()) / adapt_raw.std()
+                accuracy[f"{label}, input stats re-estimated"][i] = net.accuracy(
+                    params, state, test_new, y_test)
+    return ShiftAccuracy(strengths, accuracy, saturated, scale, offset)
 
 
 # ============================================================================= notebook 08

@@ -375,13 +375,22 @@ def train(net, params, state, X, y, optimizer, *, epochs=5, batch_size=64, seed=
           X_val=None, y_val=None, drop_last=True, on_step=None):
     """Train with mini-batch gradient steps; return (params, state, history).
 
+    Each step is the lecture's loop (notebook 04 writes it out): forward in training mode, every
+    batch-norm layer normalizing with this mini-batch's mean and variance; backward; one
+    optimizer step on W, gamma and beta alike; and the running averages (net.momentum) move
+    toward this batch's mean and variance. Those running statistics are averages of noisy
+    batch estimates taken while the weights were still changing, so they are not the exact
+    statistics of the final network on the whole training set.
+
     Inputs:
       net: an MLP (or anything with its forward, backward and accuracy, e.g. the noisy
           network of helpers.probes); params, state: from net.init.
       X (m, n_x), y (m,) integer labels: the training set.
       optimizer: GradientDescent, Momentum, RMSprop or Adam from helpers.optimizers.
-      epochs, batch_size: each epoch visits every example once, in an order drawn from
-          np.random.default_rng(seed), so the same seed gives bit-identical runs.
+      epochs, batch_size: each epoch shuffles the examples, in an order drawn from
+          np.random.default_rng(seed) (the same seed gives bit-identical runs), and takes one
+          step per full batch: with drop_last, the m % batch_size examples left over are
+          skipped that epoch (different ones each epoch).
       X_val, y_val: optional validation set, scored after every epoch.
       drop_last: skip the last, smaller batch of each epoch (the default, as in
           helpers.data.minibatches: a batch of 2 would give batch norm degenerate statistics
@@ -396,7 +405,8 @@ def train(net, params, state, X, y, optimizer, *, epochs=5, batch_size=64, seed=
       params, state: after training (new dicts; the inputs are not modified).
       history: dict of arrays
         "step_loss" (steps,): the training-mode loss of each mini-batch, before its update;
-        "loss" (epochs,): the mean of step_loss over each epoch (what Keras' fit reports);
+        "loss" (epochs,): the mean of step_loss over each epoch (what Keras' fit reports
+            when all batches have the same size);
         "train_acc", "val_acc" (epochs,): inference-mode accuracy after each epoch (val_acc
             only with X_val).
     """

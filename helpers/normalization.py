@@ -9,6 +9,8 @@ depends on which other examples share its mini-batch (and a batch of one works):
     group norm (Wu & He 2018):    the C channels (or n units) are split into `groups` groups of
                                   C / groups neighbouring channels; one mean and variance per
                                   example and group (NHWC: over H, W and the group's channels).
+                                  (A dense layer's units have no order, so there the groups are
+                                  arbitrary sets of units, not related channels.)
 
 Layer norm is group norm with one group; group norm with one channel per group is "instance
 norm". After normalizing, every method scales and shifts with gamma and beta of shape (C,) (or

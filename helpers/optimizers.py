@@ -19,6 +19,12 @@ For one parameter W with gradient dW, step t = 1, 2, ... (all operations element
 
 v and s start at 0. alpha is `learning_rate`.
 
+Not batch norm's beta: the betas here (Momentum's beta, Adam's beta1 and beta2, RMSprop's
+beta2) are weights of exponentially weighted averages of gradients, hyperparameters you set.
+Batch norm's beta is a learned shift, one per unit, stored in params as "beta1", "beta2", ...
+(layer numbers, not Adam's beta1/beta2) and updated by these optimizers like any weight. The
+weight of batch norm's running averages is a third, separate one: MLP(momentum=...).
+
 Each optimizer is a small frozen dataclass holding its hyperparameters, with two pure methods:
     state = opt.init_state(params)
     params, state = opt.step(params, grads, state)

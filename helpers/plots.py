@@ -450,3 +450,25 @@ def normalization_cube(ax, method, channels=6, examples=4, groups=3, title=None)
     names = {"batch": "Batch norm", "layer": "Layer norm", "group": f"Group norm (G = {groups})"}
     ax.set_title(title or names[method])
     return sum(bool(shaded(c, n)) for c in range(channels) for n in range(examples))
+
+
+# ============================================================================= notebook 05
+def cap_y_axis(ax, top, lines=None, fmt="{:.1f}"):
+    """Cap the y-axis at `top` and mark every point above it, so one outlier cannot stretch it.
+
+    lines: the Line2D curves to check (default: every line of ax). A point with y > top is
+    drawn as a triangle on the top edge, in its curve's colour, labelled "<value>, off scale".
+    Returns how many points were marked.
+    """
+    _check_ax(ax)
+    ax.set_ylim(top=top)
+    marked = 0
+    for line in ax.get_lines() if lines is None else lines:
+        x = np.asarray(line.get_xdata(), dtype=np.float64)
+        y = np.asarray(line.get_ydata(), dtype=np.float64)
+        for i in np.flatnonzero(y > top):
+            ax.plot([x[i]], [top], "^", ms=8, color=line.get_color(), clip_on=False, zorder=5)
+            ax.annotate(f"{fmt.format(y[i])}, off scale", (x[i], top), xytext=(8, -12),
+                        textcoords="offset points", fontsize=8, color=line.get_color())
+            marked += 1
+    return marked

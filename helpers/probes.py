@@ -58,8 +58,9 @@ def train_recording_percentiles(net, params, state, X, y, optimizer, *, every=1,
       unit: the unit watched in every hidden layer (it must exist in each).
       X_probe: (k, n_x) the same examples at every record, put through the network in training
           mode with the current params; None measures on the step's own mini-batch.
-      bn_noise: s > 0 trains with noisy BN (see train_with_bn_noise); the records are then
-          taken on the noise-free network when X_probe is given.
+      bn_noise: s > 0 trains with noisy BN (see train_with_bn_noise). With X_probe, each record
+          puts the probe through the network with the noise of that very step (the scale and
+          shift the training pass applied), so the records show what the layers saw.
     Returns:
       params, state, history: train's, with two more entries in history:
         "record_step" (records,): the step of each record;
@@ -76,7 +77,10 @@ def train_recording_percentiles(net, params, state, X, y, optimizer, *, every=1,
         if step % every:
             return
         if X_probe is not None:
-            _, _, cache = net.forward(params, state, X_probe, training=True)
+            probe_params = params
+            if "noise" in cache:  # noisy BN: this step's noise, as the training pass applied it
+                probe_params = NoisyBN.apply(params, cache["noise"])
+            _, _, cache = net.forward(probe_params, state, X_probe, training=True)
         steps.append(step)
         for l, p in unit_percentiles(net, cache, unit).items():
             records[l].append(p)
@@ -118,16 +122,22 @@ class NoisyBN:
                         self.strength * self.rng.standard_normal(n))
         return noise
 
-    def forward(self, params, state, X, training):
-        if not training:
-            return self.net.forward(params, state, X, training)
-        noise = self.draw(params)
+    @staticmethod
+    def apply(params, noise):
+        """params with noise {l: (scale, shift)} folded into gamma and beta (new dict)."""
         noisy = dict(params)
         for l, (scale, shift) in noise.items():
             gamma, beta = params[f"gamma{l}"], params[f"beta{l}"]
             noisy[f"gamma{l}"] = (scale * gamma).astype(gamma.dtype)
             noisy[f"beta{l}"] = (scale * beta + shift).astype(beta.dtype)
-        logits, new_state, cache = self.net.forward(noisy, state, X, training)
+        return noisy
+
+    def forward(self, params, state, X, training):
+        if not training:
+            return self.net.forward(params, state, X, training)
+        noise = self.draw(params)
+        logits, new_state, cache = self.net.forward(self.apply(params, noise), state, X,
+                                                    training)
         return logits, new_state, {**cache, "noise": noise}
 
     def backward(self, dlogits, cache):
@@ -148,9 +158,14 @@ def train_with_bn_noise(net, params, state, X, y, optimizer, *, strength, seed=0
     strength s >= 0: every step multiplies each BN unit's output by a random scale
     exp(s / 2 * N(0, 1)) and adds a random shift s * N(0, 1), drawn afresh per unit and per step
     from np.random.default_rng([seed, 1]) (apart from the batch order, so the batches are those
-    of a run without noise): the distribution the next layer sees jumps at every step. The
-    gradients follow the noisy forward pass; inference and the running statistics are
-    noise-free. s = 0 is plain train. Other keywords go to train; returns what train returns.
+    of a run without noise): the distribution the next layer sees jumps at every step. The noise
+    is the same for every example of a batch, so it moves each unit's whole distribution
+    (Santurkar et al. 2018 draw it per example, from a distribution whose mean and variance
+    change at every step: ours is in the spirit of theirs, not a copy). The
+    gradients follow the noisy forward pass; inference is noise-free. The running statistics
+    of layer 1 are too, but those of deeper layers are averaged over inputs shaken by the noise
+    of the layers below: re-estimate them (reestimate_bn_stats) before testing. s = 0 is plain
+    train. Other keywords go to train; returns what train returns.
     """
     strength = validation.real(strength, "strength", low=0, low_open=False, example="0.5")
     if strength and net.norm != "batch":

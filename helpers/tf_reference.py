@@ -14,7 +14,8 @@ Translations:
 - Keras' BatchNormalization momentum has our meaning (new = momentum * old + (1 - momentum) *
   batch), but its epsilon defaults to 1e-3 where ours is 1e-5: we always pass ours explicitly.
 - Keras' kernel is our W, (n_in, n_out), examples along axis 0 as in our code: no transpose.
-- Keras' moving_mean / moving_variance are our running_mean / running_var (biased variance).
+- Keras' moving_mean / moving_variance are our running_mean / running_var (biased variance,
+  in Keras 3; tf.keras 2 stored the unbiased one for 4-D inputs, see notebook 07).
 - Calling a Keras model with training=True updates its moving statistics, like our forward.
 Networks with norm="batch" or norm="none" have a twin here; layer and group norm are compared
 with Keras layer by layer in tests/test_normalization.py.
@@ -214,9 +215,10 @@ def keras_optimizer(optimizer):
                                    epsilon before the bias correction, which acts like our eps
                                    times sqrt(1 - b2**t); the steps agree as eps -> 0, and
                                    become the same as training goes on (b2**t -> 0).
-    Keras keeps the learning rate as a float32 variable and casts momentum and Adam's betas
-    through float32: values exact in float32 (powers of two, 1 - 2**-k) give the same steps to
-    rounding in float64, others differ by float32 rounding (~1e-7 relative).
+    Keras 3 keeps the learning rate as a float32 variable, while momentum, rho and Adam's betas
+    stay Python floats (cast to the variable's dtype in each update). So the learning rate (for
+    Momentum: alpha * (1 - beta)) must be exact in float32 (a power of two, say) for the steps
+    to agree to float64 rounding; otherwise they differ by float32 rounding (~1e-7 relative).
     """
     _, keras = _import_keras()
     o = optimizer

@@ -142,10 +142,35 @@ def test_large_eps_shrinks_z_norm(z):
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
-def test_saturation_and_slope(z, name):
+def test_saturation_threshold_is_where_the_slope_is_30_percent_of_its_maximum(name):
+    edge = experiments.saturation_threshold(name)
+    x = np.linspace(0.0, 6.0, 600_001)
+    if name == "sigmoid":
+        s = 1 / (1 + np.exp(-x))
+        slope = s * (1 - s) / 0.25
+    else:
+        slope = 1 - np.tanh(x) ** 2
+    # The first x where the slope drops below 30% of its maximum, found by brute force.
+    assert edge == pytest.approx(x[np.argmax(slope < 0.3)], abs=2e-5)
+    assert experiments.SATURATION[name] == edge
+
+
+def test_saturation_thresholds_differ_by_activation():
+    # tanh(x) = 2 sigmoid(2x) - 1: tanh is twice as steep, so it saturates at half the input.
+    assert experiments.SATURATION["sigmoid"] == pytest.approx(2.42, abs=0.005)
+    assert experiments.SATURATION["tanh"] == pytest.approx(1.21, abs=0.005)
+    assert experiments.saturation_threshold("tanh", 0.5) < experiments.SATURATION["tanh"]
+    with pytest.raises(ValueError, match="name must be one of"):
+        experiments.saturation_threshold("relu")
+    with pytest.raises(ValueError, match="slope"):
+        experiments.saturation_threshold("tanh", 1.0)
+
+
+@pytest.mark.parametrize("name, edge", [("sigmoid", 2.4199), ("tanh", 1.2099)])
+def test_saturation_and_slope(z, name, edge):
     r = experiments.bn_activation(z, 3.0, 0.5, 1e-5, name)
     zt = lecture_bn(z, 3.0, 0.5, 1e-5)
-    assert r.saturated == pytest.approx(np.mean(np.abs(zt) > 2.5))
+    assert r.saturated == pytest.approx(np.mean(np.abs(zt) > edge))
     if name == "sigmoid":
         s = 1 / (1 + np.exp(-zt))
         slope = np.mean(s * (1 - s) / 0.25)
@@ -212,6 +237,61 @@ def test_identity_blend_ends_are_normalized_and_identity(z):
     assert end.max_abs_diff == pytest.approx(np.max(np.abs(end.z_tilde - z)))
     with pytest.raises(ValueError, match=r"blend must be in \[0, 1\]"):
         experiments.identity_blend(z, 1.5)
+
+
+@pytest.fixture(scope="module")
+def across():
+    rng = np.random.default_rng(11)
+    population = rng.normal(size=(600, 5)) * rng.uniform(0.3, 2.0, 5) + rng.uniform(-2, 2, 5)
+    return population, experiments.identity_across_batches(population, sizes=(4, 16, 64),
+                                                           seeds=(0, 1, 2), batches=30)
+
+
+def test_identity_across_batches_is_exact_only_with_fixed_statistics(across):
+    population, r = across
+    assert r.mean_abs.shape == r.max_abs.shape == r.population_mean_abs.shape == (3, 3)
+    assert r.inference_max_abs < 1e-12  # population statistics: the identity holds everywhere
+    assert np.all(r.mean_abs > 1e-3) and np.all(r.max_abs >= r.mean_abs)  # batches: it does not
+    mu = population.mean(axis=0)
+    assert r.typical == pytest.approx(np.mean(np.abs(population - mu)), rel=1e-12)
+
+
+def test_identity_across_batches_error_shrinks_like_one_over_sqrt_m(across):
+    _, r = across
+    means = r.mean_abs.mean(axis=1)
+    assert np.all(np.diff(means) < 0)
+    # m grows 16-fold from 4 to 64: 1/sqrt(m) predicts a 4-fold drop.
+    assert 2.5 < means[0] / means[-1] < 6.5
+    # The population's gamma and beta are the better single choice on average.
+    assert np.all(r.population_mean_abs.mean(axis=1) < means)
+
+
+def test_identity_across_batches_matches_a_direct_computation():
+    # One batch size, one seed, one fresh batch: recompute by hand with the same generator.
+    rng = np.random.default_rng(5)
+    population = rng.normal(size=(50, 3)) * [1.0, 0.5, 2.0] + [0.0, 1.0, -1.0]
+    r = experiments.identity_across_batches(population, sizes=(10,), seeds=(4,), batches=1)
+    draw = np.random.default_rng([4, 10])
+    fit = population[draw.choice(50, 10, replace=False)]
+    z = population[draw.choice(50, 10, replace=False)]
+    gamma, beta = np.sqrt(fit.var(axis=0) + 1e-5), fit.mean(axis=0)
+    diff = np.abs(lecture_bn(z, gamma, beta, 1e-5) - z)
+    assert r.mean_abs[0, 0] == pytest.approx(diff.mean(), rel=1e-10)
+    assert r.max_abs[0, 0] == pytest.approx(diff.max(), rel=1e-10)
+    pop = lecture_bn(z, np.sqrt(population.var(axis=0) + 1e-5), population.mean(axis=0), 1e-5)
+    assert r.population_mean_abs[0, 0] == pytest.approx(np.abs(pop - z).mean(), rel=1e-10)
+
+
+def test_identity_across_batches_checks_its_input(across):
+    population, _ = across
+    with pytest.raises(ValueError, match="size must be an int in"):
+        experiments.identity_across_batches(population, sizes=(1,))
+    with pytest.raises(ValueError, match="size must be an int in"):
+        experiments.identity_across_batches(population, sizes=(601,))
+    with pytest.raises(ValueError, match="at least one entry"):
+        experiments.identity_across_batches(population, seeds=())
+    with pytest.raises(ValueError, match="z_population must have 2 dimension"):
+        experiments.identity_across_batches(population[:, 0])
 
 
 # ============================================================================= notebook 04
@@ -387,6 +467,22 @@ def test_covariate_shift_accuracies(shift_models, digits):
                                           X_test[:50], y_test[:50])
     np.testing.assert_allclose(default.strengths, np.linspace(0, 1, 11))
     assert list(default.accuracy) == ["no BN"] and default.scale == 1 / 16
+
+
+def test_covariate_shift_applies_the_training_normalization(shift_models, digits):
+    # Models trained on (X - offset) * scale must see the shifted images the same way.
+    X_train, X_test, _, y_test = digits
+    offset, scale = 4.9, 1 / 6.0
+    r = experiments.covariate_shift(shift_models, X_train[:200], X_test, y_test,
+                                    strengths=(0.5,), scale=scale, offset=offset)
+    shifted = (np.clip(1.5 * X_test + 0.2 * 16, 0, 16) - offset) * scale
+    net, params, state = shift_models["no BN"]
+    assert r.accuracy["no BN"][0] == pytest.approx(net.accuracy(params, state, shifted, y_test))
+    assert r.offset == offset and r.scale == scale
+    # the share of saturated pixels is counted on the camera's grey levels, not after scaling
+    assert r.saturated[0] == pytest.approx(np.mean(np.clip(1.5 * X_test + 3.2, 0, 16) >= 16))
+    with pytest.raises(ValueError, match="offset"):
+        experiments.covariate_shift(shift_models, X_train, X_test, y_test, offset=np.nan)
 
 
 def test_covariate_shift_bad_input(shift_models, digits):

@@ -242,6 +242,17 @@ def test_batchnorm_shows_the_experiment(bn, z, name, gamma, beta):
         assert f"{expected.saturated:.1%}" in bn.readout.value
 
 
+@pytest.mark.parametrize("name, edge", [("sigmoid", "2.42"), ("tanh", "1.21")])
+def test_each_activation_shades_and_reads_out_its_own_saturation_threshold(bn, z, name, edge):
+    r = set_controls(bn, activation=name, gamma=2.0, beta=0.0)
+    zt = experiments.bn_activation(z, 2.0, 0.0).z_tilde
+    assert r["saturated"] == pytest.approx(np.mean(np.abs(zt) > float(edge)), abs=1e-3)
+    assert f"&gt; {edge}" in bn.readout.value and "30% of its maximum" in bn.readout.value
+    left, right = bn._flat  # the shaded spans: x <= -edge and x >= edge
+    assert left.get_x() + left.get_width() == pytest.approx(-float(edge), abs=0.005)
+    assert right.get_x() == pytest.approx(float(edge), abs=0.005) and right.get_visible()
+
+
 def test_histograms_are_shares_of_the_values_with_outliers_in_the_edge_bins(bn, z):
     r = set_controls(bn, gamma=5.0, beta=4.0)  # many values beyond the +10 edge
     zt = experiments.bn_activation(z, 5.0, 4.0).z_tilde

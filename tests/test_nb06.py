@@ -2,7 +2,8 @@
 
 Each experiment of the notebook is repeated here at a smaller size, and its conclusion asserted,
 so that a regression in `helpers` (network, batchnorm, optimizers, data) shows up as a failure:
-- covariate shift: a brighter camera drops the accuracy; re-estimating BN statistics recovers it;
+- covariate shift: an over-exposed camera drops the accuracy; re-estimating BN statistics
+  recovers most of it;
 - internal covariate shift: a deep unit's input drifts less with BN (training-mode percentiles);
 - robustness: the range of learning rates that trains is wider with BN;
 - the later view: noisy BN still trains; BN makes the gradient more predictive along a step.
@@ -78,6 +79,16 @@ def test_brightness_contrast_is_the_clipped_affine_map():
     assert dark.min() == 0.0
 
 
+def test_exposure_shift_over_exposes_brighter_with_less_contrast():
+    # The darkest grey rises to 0.4 s of white while white stays white: the range shrinks.
+    X = np.array([[0.0, 4.0, 8.0, 16.0]])
+    for s in (0.25, 0.5, 1.0):
+        out = data.exposure_shift(X, s)
+        assert out.min() == pytest.approx(0.4 * s * 16) and out.max() == 16
+        assert np.ptp(out) < np.ptp(X) and out.mean() > X.mean()
+    np.testing.assert_allclose(data.exposure_shift(X, 1.0), [[6.4, 14.4, 16.0, 16.0]])
+
+
 def test_exposure_shift_strength():
     X = np.arange(17, dtype=float).reshape(1, -1)
     np.testing.assert_array_equal(data.exposure_shift(X, 0.0), X)
@@ -130,6 +141,31 @@ def test_shift_drops_accuracy_and_reestimation_recovers_most(shift_models, digit
     assert clean - shifted > 0.2  # the shifted camera costs a lot
     assert adapted - shifted > 0.5 * (clean - shifted)  # re-estimation gives back most of it
     assert adapted < clean  # but not all: clipped pixels are lost
+
+
+def test_covariate_shift_can_reestimate_the_input_statistics(shift_models, digits):
+    """The no-BN counterpart of AdaBN: the channel mean and std recomputed on shifted images."""
+    from helpers import experiments
+
+    X_train, X_test, _, y_test = digits
+    X_adapt = X_train[:300]
+    mean, std = X_adapt.mean(), X_adapt.std()
+    r = experiments.covariate_shift(shift_models, X_adapt, X_test, y_test, strengths=(0.0, 1.0),
+                                    scale=1 / std, offset=mean, reestimate_inputs=True)
+    assert list(r.accuracy) == ["no BN", "no BN, input stats re-estimated", "BN",
+                                "BN, stats re-estimated"]
+    reest = r.accuracy["no BN, input stats re-estimated"]
+    # no shift and the adaptation images' own statistics: nothing to change
+    assert reest[0] == pytest.approx(r.accuracy["no BN"][0])
+    # full shift: the new camera's statistics, computed here by hand
+    net, params, state = shift_models["no BN"]
+    camera = np.clip(2.0 * X_adapt + 6.4, 0, 16)
+    test = (np.clip(2.0 * X_test + 6.4, 0, 16) - camera.mean()) / camera.std()
+    assert reest[1] == pytest.approx(net.accuracy(params, state, test, y_test))
+    without = experiments.covariate_shift(shift_models, X_adapt, X_test, y_test, strengths=(1.0,))
+    assert "no BN, input stats re-estimated" not in without.accuracy
+    with pytest.raises(TypeError, match="reestimate_inputs"):
+        experiments.covariate_shift(shift_models, X_adapt, X_test, y_test, reestimate_inputs=1)
 
 
 # ----------------------------------------------------------------------------- internal cov. shift

@@ -57,3 +57,32 @@ def test_training_flag_and_frozen_layer():
     np.testing.assert_allclose(layer(z, training=True).numpy(), inference, atol=1e-12)
     np.testing.assert_array_equal(layer.moving_mean.numpy(), mean)
     np.testing.assert_array_equal(layer.moving_variance.numpy(), var)
+
+
+# ----------------------------------------------------------------------------- tf.keras 2 vs Keras 3
+def test_the_fused_kernel_of_tf_keras_2_returns_the_unbiased_variance():
+    # tf.keras 2 ran this kernel for 4-D float32 inputs and stored its variance as the moving one.
+    x = np.random.default_rng(2).normal(1.0, 2.0, size=(3, 2, 2, 2)).astype(np.float32)  # n = 12
+    n = 3 * 2 * 2
+    ones, zeros = np.ones(2, np.float32), np.zeros(2, np.float32)
+    y, _, var = tf.compat.v1.nn.fused_batch_norm(x, ones, zeros, epsilon=1e-5, is_training=True,
+                                                 data_format="NHWC")
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(var.numpy(), x64.var(axis=(0, 1, 2), ddof=1), rtol=1e-5)
+    biased = x64.var(axis=(0, 1, 2))
+    assert np.all(var.numpy() / biased > 1 + 0.5 / (n - 1))  # n / (n - 1) = 1.09, not 1
+    normalized = (x64 - x64.mean(axis=(0, 1, 2))) / np.sqrt(biased + 1e-5)  # output: biased
+    np.testing.assert_allclose(y.numpy(), normalized, atol=1e-5)
+    _, _, running = tf.compat.v1.nn.fused_batch_norm(
+        x, ones, zeros, mean=zeros, variance=ones, epsilon=1e-5, is_training=True,
+        data_format="NHWC", exponential_avg_factor=0.1)
+    np.testing.assert_allclose(running.numpy(), 0.9 + 0.1 * x64.var(axis=(0, 1, 2), ddof=1),
+                               rtol=1e-5)
+
+
+def test_keras_3_stores_the_biased_variance_after_a_convolution_too():
+    x = np.random.default_rng(3).normal(1.0, 2.0, size=(3, 2, 2, 2)).astype(np.float32)
+    layer = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)  # float32, axis=-1
+    layer(x, training=True)
+    biased = x.astype(np.float64).var(axis=(0, 1, 2))
+    np.testing.assert_allclose(layer.moving_variance.numpy(), 0.9 + 0.1 * biased, rtol=1e-5)

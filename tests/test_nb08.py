@@ -1,8 +1,10 @@
 """Notebook 08 (beyond batch norm): the figure, the key numbers and the exercise cells.
 
-The notebook's claims are asserted here on smaller runs: BN degrades at tiny batches while LN
-and GN do not, batch variances are (m - 1) / m of the population's, a batch of one fails for BN
-only. (One example's output among its companions: test_experiments.py, test_explorers.py.)
+The notebook's claims are asserted here on smaller runs (3 seeds): BN degrades at tiny batches
+while LN and GN do not; at m = 2 BN fails in training mode and neither running-variance
+convention nor exact statistics rescue it; batch variances are (m - 1) / m of the population's;
+a batch of one fails for BN in a dense layer only, and in a conv layer BN on one image is
+instance norm. (One example's output among its companions: test_experiments.py, test_explorers.py.)
 """
 
 import json
@@ -15,10 +17,10 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from helpers import data, plots
+from helpers import data, experiments, normalization, plots, small_batches
 from helpers.batchnorm import batchnorm_forward
-from helpers.network import MLP, train
-from helpers.optimizers import Adam
+from helpers.explorers import NormalizationCompanionsExplorer
+from helpers.network import MLP
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "08_beyond_batchnorm.ipynb"
 
@@ -50,36 +52,41 @@ def test_normalization_cube_rejects_bad_settings(kwargs, words):
 @pytest.fixture(scope="module")
 def digits_split():
     digits = data.load_digits()
-    X_train, X_test, y_train, y_test = data.train_test_split(digits.X / 16.0, digits.y,
+    X_train, X_test, y_train, y_test = data.train_test_split(digits.X, digits.y,
                                                              test_fraction=0.25, seed=0)
+    X_train, X_test, _, _ = data.normalize_inputs(X_train, X_test)
     return X_train[:500], X_test, y_train[:500], y_test
 
 
 @pytest.fixture(scope="module")
-def accuracies(digits_split):
-    """The notebook's experiment, smaller: 500 training examples, batch sizes 2 and 32."""
+def sweep(digits_split):
+    """The notebook's experiment, smaller: 500 training examples, batch sizes 2 and 32, 3 seeds."""
     X_train, X_test, y_train, y_test = digits_split
-    acc = {}
-    for norm in ("batch", "layer", "group"):
-        for m in (2, 32):
-            net = MLP((64, 32, 32, 10), norm=norm, groups=4)
-            params, state = net.init(seed=0)
-            params, state, _ = train(net, params, state, X_train, y_train,
-                                     Adam(0.005 * np.sqrt(m / 16)), epochs=4, batch_size=m, seed=0)
-            acc[norm, m] = net.accuracy(params, state, X_test, y_test)
-    return acc
+    return small_batches.batch_size_sweep(X_train, y_train, X_test, y_test, batch_sizes=(2, 32),
+                                          seeds=(0, 1, 2))
 
 
-def test_bn_degrades_at_tiny_batches(accuracies):
-    assert accuracies["batch", 32] > 0.8
-    assert accuracies["batch", 2] < accuracies["batch", 32] - 0.25
+def test_bn_degrades_at_tiny_batches(sweep):
+    bn = sweep.test_acc["batch"]                     # (batch sizes, seeds)
+    assert bn[1].min() > 0.8
+    assert bn[0].max() < bn[1].min() - 0.15
 
 
 @pytest.mark.parametrize("norm", ["layer", "group"])
-def test_ln_and_gn_do_not_degrade_at_tiny_batches(accuracies, norm):
-    assert accuracies[norm, 2] > accuracies["batch", 2] + 0.25
-    assert accuracies[norm, 2] > accuracies[norm, 32] - 0.05
-    assert accuracies[norm, 2] > 0.8
+def test_ln_and_gn_do_not_degrade_at_tiny_batches(sweep, norm):
+    acc = sweep.test_acc[norm]
+    assert acc[0].min() > sweep.test_acc["batch"][0].max() + 0.15
+    assert acc[0].mean() > acc[1].mean() - 0.05
+    assert acc[0].min() > 0.8
+
+
+def test_at_m_2_bn_fails_in_training_mode_and_no_inference_statistics_rescue_it(sweep):
+    bn = sweep.bn
+    assert bn["train_mode_acc"][0].max() < 0.6            # the degenerate +-1 function
+    assert bn["train_mode_acc"][1].min() > 0.85
+    for key in ("biased", "unbiased", "exact"):           # conventions of the running variance
+        assert bn[key][0].max() < sweep.test_acc["layer"][0].min() - 0.15
+    assert bn["changed"][0].min() > 0.3 > bn["changed"][1].max()
 
 
 @pytest.mark.parametrize("m", [2, 4, 16])
@@ -101,6 +108,27 @@ def test_a_batch_of_one_trains_under_ln_and_gn_but_not_bn(digits_split):
         net.forward(*net.init(), X, training=True)
     with pytest.raises(ValueError, match="batch of at least 2"):
         batchnorm_forward(np.ones((1, 4)), np.ones(4), np.zeros(4))
+
+
+def test_in_a_conv_layer_bn_on_one_image_is_instance_norm():
+    z = np.random.default_rng(0).normal(2.0, 3.0, size=(1, 4, 4, 6))
+    bn, cache = batchnorm_forward(z, np.ones(6), np.zeros(6), axes=(0, 1, 2))
+    assert cache["m"] == 16
+    # instance norm by hand: each channel of the one image over its 16 positions
+    mu, var = z.mean(axis=(1, 2), keepdims=True), z.var(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(bn, (z - mu) / np.sqrt(var + 1e-5), atol=1e-12)
+    instance, _ = normalization.groupnorm_forward(z, np.ones(6), np.zeros(6), groups=6)
+    np.testing.assert_allclose(bn, instance, atol=1e-12)
+
+
+def test_the_explorer_numbers_units_with_whole_numbers():
+    z = np.random.default_rng(0).normal(size=(60, 8))
+    companions = experiments.normalization_companions(z, batch_sizes=(2, 4), draws=5)
+    explorer = NormalizationCompanionsExplorer(companions)
+    explorer.figure.canvas.draw()
+    for ax in explorer.figure.axes:
+        ticks = ax.get_xticks()
+        assert np.all(ticks == np.round(ticks)), ticks
 
 
 # ----------------------------------------------------------------------------- the notebook file

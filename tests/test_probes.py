@@ -114,6 +114,28 @@ def test_noisy_bn_is_seeded_changes_training_and_is_rejected_without_bn(digits):
         train_with_bn_noise(net, params, state, X_train, y_train, gd, strength=-1.0)
 
 
+def test_noisy_records_show_the_noise_the_training_step_applied(digits):
+    # The probe goes through the network with the scale and shift of that very step: the first
+    # draws of np.random.default_rng([seed, 1]), layer 1 first (scale, then shift).
+    X, y, probe = digits[0][:128], digits[2][:128], digits[1][:40]
+    net = MLP((64, 7, 5, 10), activation="relu")
+    params, state = net.init(seed=4)
+    strength, seed = 0.6, 2
+    _, _, h = train_recording_percentiles(net, params, state, X, y, GradientDescent(0.1),
+                                          bn_noise=strength, every=1, unit=1, X_probe=probe,
+                                          epochs=1, batch_size=64, seed=seed)
+    rng = np.random.default_rng([seed, 1])
+    scale = np.exp(strength / 2 * rng.standard_normal(7))
+    shift = strength * rng.standard_normal(7)
+    z = probe @ params["W1"]
+    z_tilde = (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + net.eps)  # gamma 1, beta 0
+    noisy = scale * z_tilde + shift
+    np.testing.assert_allclose(h["percentiles"][1][0], np.percentile(noisy[:, 1], PERCENTILES),
+                               atol=1e-12)
+    clean = np.percentile(z_tilde[:, 1], PERCENTILES)
+    assert not np.allclose(h["percentiles"][1][0], clean)  # the noise is really in the record
+
+
 def test_noisy_bn_gradient_matches_finite_differences(digits):
     """One noisy step's gradient: recorded by running train for one step with a tiny lr."""
     X, y = digits[0][:32], digits[2][:32]

@@ -5,7 +5,7 @@ from typing import ClassVar
 import numpy as np
 
 from helpers import batchnorm, experiments, plots
-from helpers.experiments import ACTIVATION_NAMES, SATURATION
+from helpers.experiments import ACTIVATION_NAMES, SATURATION, SATURATION_SLOPE
 from helpers.explorers.base import Choice, Explorer, Slider, join
 
 __all__ = ["BatchNormExplorer", "IdentityBlendExplorer"]
@@ -20,7 +20,8 @@ class BatchNormExplorer(Explorer):
       "beta":  the shift given to every unit (-5 .. 5);
       "eps":   added to the variance before the square root (1e-8 .. 100, log slider);
       "activation": "sigmoid", "tanh" or "relu", the g applied to z~.
-    Four histograms (all units pooled): z, z_norm, z~ (saturated region shaded) and g(z~).
+    Four histograms (all units pooled): z, z_norm, z~ (saturated region shaded: where g's slope
+    is below 30% of its maximum, |z~| > 2.42 for sigmoid, > 1.21 for tanh) and g(z~).
     The numbers are helpers.experiments.bn_activation.
     """
 
@@ -89,9 +90,11 @@ class BatchNormExplorer(Explorer):
                                        "a (output of g)", plots.PALETTE["vermillion"]),
         }
         # The region where g is flat (saturated) or zero (relu), shaded on the z~ axis.
-        self._flat = [ax_tilde.axvspan(-10, -SATURATION, color=plots.PALETTE["orange"], alpha=0.2,
+        # Each activation has its own threshold (helpers.experiments.SATURATION); draw() moves it.
+        edge = SATURATION["sigmoid"]
+        self._flat = [ax_tilde.axvspan(-10, -edge, color=plots.PALETTE["orange"], alpha=0.2,
                                        lw=0, label="g saturated"),
-                      ax_tilde.axvspan(SATURATION, 10, color=plots.PALETTE["orange"], alpha=0.2,
+                      ax_tilde.axvspan(edge, 10, color=plots.PALETTE["orange"], alpha=0.2,
                                        lw=0)]
         ax_tilde.legend(loc="upper left", fontsize=8)
 
@@ -128,8 +131,10 @@ class BatchNormExplorer(Explorer):
             left.set_x(-10), left.set_width(10), right.set_visible(False)
             left.set_label("relu output 0")
         else:
-            left.set_x(-10), left.set_width(10 - SATURATION), right.set_visible(True)
-            left.set_label(f"{name} saturated (|z~| > {SATURATION:g})")
+            edge = SATURATION[name]
+            left.set_x(-10), left.set_width(10 - edge)
+            right.set_x(edge), right.set_width(10 - edge), right.set_visible(True)
+            left.set_label(f"saturated: |z~| > {edge:.2f}")  # the readout says why
         self._axes["z_tilde"].legend(loc="upper left", fontsize=8)
 
     def readout_html(self, result):
@@ -141,7 +146,9 @@ class BatchNormExplorer(Explorer):
                          f"{result['dead_units']} of {self.z.shape[1]} units dead for the "
                          f"whole batch")
         else:
-            parts.append(f"<b>saturated</b> (|z~| &gt; {SATURATION:g}): {result['saturated']:.1%}")
+            parts.append(f"<b>saturated</b> (|z~| &gt; {SATURATION[name]:.2f}, where the slope "
+                         f"of {name} is below {SATURATION_SLOPE:.0%} of its maximum): "
+                         f"{result['saturated']:.1%}")
         parts.append(f"<b>mean slope</b> of {name}: {result['slope_ratio']:.0%} of its maximum")
         return join(parts)
 

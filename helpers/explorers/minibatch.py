@@ -22,7 +22,7 @@ class MiniBatchNoiseExplorer(Explorer):
 
     PARTS = NOISE_PARTS
     EDGES = np.linspace(-4.0, 4.0, 81)
-    FIGSIZE = (9.0, 3.8)
+    FIGSIZE = (9.0, 4.4)
     LABEL_WIDTH = "7em"
 
     def __init__(self, noise):
@@ -60,7 +60,7 @@ class MiniBatchNoiseExplorer(Explorer):
 
     def setup_figure(self, figure):
         left, right = figure.subplots(1, 2)
-        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
+        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.3, top=0.92, wspace=0.3)
         colours = {"total": plots.PALETTE["blue"], "additive": plots.PALETTE["orange"],
                    "multiplicative": plots.PALETTE["bluish_green"]}
         labels = {"total": "batch mean and std (what BN does)",
@@ -80,8 +80,14 @@ class MiniBatchNoiseExplorer(Explorer):
         left.set_xlabel("z_norm of the example (z~ = gamma z_norm + beta)")
         left.set_ylabel("share of random batches (%)")
         left.set_title("One example in random mini-batches")
-        left.legend(loc="upper left", fontsize=7)
-        plots.spread_vs_batch_size(right, self.sizes, dict(self.noise.spreads), guide_at="total")
+        # Below the panels: inside, the legend would cover some batch size's peaks.
+        left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=7)
+        spreads = self.noise.spreads
+        plots.spread_vs_batch_size(right, self.sizes, dict(spreads), guide_at="total")
+        # With m = 2 the batch std can be ~0 and the multiplicative spread explodes (tens):
+        # cap the axis (a spread of 2 standard deviations is already enormous) and mark what
+        # lies above.
+        plots.cap_y_axis(right, max(2.0, 2 * float(np.max(spreads["total"]))))
         self._marker = right.plot([], [], "o", ms=11, mfc="none", mec=plots.PALETTE["vermillion"],
                                   mew=2)[0]
 

@@ -64,6 +64,7 @@ class NormalizationCompanionsExplorer(Explorer):
 
     def setup_figure(self, figure):
         from matplotlib.collections import LineCollection
+        from matplotlib.ticker import MaxNLocator
 
         axes = figure.subplots(1, 3, sharey=True)
         figure.subplots_adjust(left=0.07, right=0.99, bottom=0.15, top=0.78, wspace=0.08)
@@ -76,7 +77,8 @@ class NormalizationCompanionsExplorer(Explorer):
                     lw=1.3)
             ax.set_xlim(-0.5, self.units - 0.5)
             ax.set_ylim(*self.ylim)
-            ax.set_xlabel("unit of the layer")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # a unit index is a whole number
+            ax.set_xlabel("unit of the layer (index)")
             name = self.NAMES[method] + (f" (G = {self.groups})" if method == "group" else "")
             dashed = ("whole set's statistics" if method == "batch"
                       else "the example alone (m = 1)")

@@ -1,5 +1,6 @@
 """Notebook 06: test images from a "different camera", and what re-estimated BN statistics fix."""
 
+import matplotlib
 import numpy as np
 
 from helpers import experiments, plots, validation
@@ -13,13 +14,15 @@ class CovariateShiftExplorer(Explorer):
     """Notebook 06: slide the strength of a camera shift, see the digits and the test accuracy.
 
     shift: a helpers.experiments.ShiftAccuracy (`covariate_shift(models, X_adapt, X_test,
-    y_test, strengths, scale)`): the test accuracy of every network, and of every BN network
-    with re-estimated statistics, at each strength. images: (k, 64) raw test images (0..16) to
-    show, e.g. X_test[:3].
+    y_test, strengths, scale, offset, reestimate_inputs)`), or one with seed-averaged
+    accuracies: the test accuracy of every network, and of every network with re-estimated
+    statistics (BN's, or the input's without BN), at each strength.
+    images: (k, 64) raw test images (0..16) to show, e.g. X_test[:3].
     Control "strength" s: one of shift.strengths (a slider with their step when they are evenly
-    spaced). Left: the images after data.exposure_shift(images, s) * scale, as the network sees
-    them. Right: test accuracy against s for every curve, with the current s marked. A redraw
-    only looks the accuracies up.
+    spaced). Left: the images after data.exposure_shift(images, s), then (x - offset) * scale,
+    as the network sees them, drawn in grey levels with white = the brightest. Right: test
+    accuracy against s for every curve, with the current s marked. A redraw only looks the
+    accuracies up.
     """
 
     FIGSIZE = (9.0, 3.4)
@@ -32,7 +35,7 @@ class CovariateShiftExplorer(Explorer):
         self.grid = np.asarray(shift.strengths, dtype=np.float64)
         self.curves = shift.accuracy
         self.labels = list(shift.accuracy)
-        self.scale = shift.scale
+        self.scale, self.offset = shift.scale, shift.offset
         self.images = validation.number_array(images, "images", ndim=2).astype(np.float64)
         if self.images.shape[1] != 64:
             raise ValueError(f"images must have shape (k, 64), 8x8 images; got "
@@ -60,10 +63,11 @@ class CovariateShiftExplorer(Explorer):
         return {"strength": s,
                 "accuracy": {label: float(acc[i]) for label, acc in self.curves.items()},
                 "saturated": float(self.shift.saturated[i]),
-                "images": (exposure_shift(self.images, s) * self.scale).reshape(-1, 8, 8)}
+                "images": ((exposure_shift(self.images, s) - self.offset)
+                           * self.scale).reshape(-1, 8, 8)}
 
     def _strip(self, images):
-        """The example images side by side, separated by a one-pixel white gap."""
+        """The example images side by side, separated by a one-pixel gap (NaN, drawn in colour)."""
         gap = np.full((8, 1), np.nan)
         return np.hstack([part for img in images for part in (img, gap)][:-1])
 
@@ -71,11 +75,14 @@ class CovariateShiftExplorer(Explorer):
         left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
         figure.subplots_adjust(left=0.03, right=0.98, bottom=0.15, top=0.88, wspace=0.2)
         strip = self._strip(np.zeros((len(self.images), 8, 8)))
-        self._image = left.imshow(strip, cmap="Greys", vmin=0, vmax=16 * self.scale,
-                                  interpolation="nearest")
+        # "gray" draws large values white: a brighter camera looks brighter. The gaps between
+        # the images (NaN) are drawn in a colour no pixel has.
+        cmap = matplotlib.colormaps["gray"].with_extremes(bad=plots.PALETTE["vermillion"])
+        self._image = left.imshow(strip, cmap=cmap, vmin=(0 - self.offset) * self.scale,
+                                  vmax=(16 - self.offset) * self.scale, interpolation="nearest")
         left.set_title("Test digits as the network sees them")
         left.set_xticks([]), left.set_yticks([])
-        left.set_xlabel("(8x8 pixels each; black = brightest)")
+        left.set_xlabel("(8x8 pixels each; white = brightest)")
         colors = list(plots.PALETTE.values())
         self._markers = {}
         for i, label in enumerate(self.labels):
@@ -87,7 +94,7 @@ class CovariateShiftExplorer(Explorer):
         right.set_xlim(0, 1)
         right.set_ylim(0, 100)
         right.set_title("Test accuracy under the shift")
-        right.set_xlabel("shift strength s (brightness + contrast)")
+        right.set_xlabel("shift strength s (over-exposure)")
         right.set_ylabel("test accuracy (%)")
         right.legend(loc="lower left", fontsize=8)
 
