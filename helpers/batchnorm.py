@@ -49,9 +49,10 @@ def batch_moments(z, axes=(0,)):
     """
     z, axes, _ = validation.batch(z, axes, training=False)
     x = z.astype(np.float64)
-    mu = x.mean(axis=axes)
-    var = ((x - x.mean(axis=axes, keepdims=True)) ** 2).mean(axis=axes)
-    return mu.astype(z.dtype), var.astype(z.dtype)
+    mu = x.mean(axis=axes, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=axes, keepdims=True)
+    kept = kept_shape(z.shape, axes)
+    return mu.reshape(kept).astype(z.dtype), var.reshape(kept).astype(z.dtype)
 
 
 def batchnorm_forward(z, gamma, beta, eps=1e-5, axes=(0,)):

@@ -89,10 +89,6 @@ def import_tensorflow(seed=None):
     return tf, keras
 
 
-def _import_keras():
-    return import_tensorflow()
-
-
 def _check_net(net):
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a helpers.network.MLP; got {type(net).__name__}.")
@@ -110,7 +106,7 @@ def keras_mlp(net, params=None, state=None, dtype="float64"):
     Returns: a keras.Sequential taking X (m, n_x) and returning logits (m, n_classes).
     """
     _check_net(net)
-    _, keras = _import_keras()
+    _, keras = import_tensorflow()
     layers = [keras.Input(shape=(net.layer_sizes[0],), dtype=dtype)]
     for l in net.hidden:
         n = net.layer_sizes[l]
@@ -187,7 +183,7 @@ def keras_loss_and_grads(net, model, X, y, training=True):
              the model's moving statistics are updated, as Keras does.
     Returns: (loss, grads, logits): a float, {our param name: ndarray}, ndarray (m, n_classes).
     """
-    tf, keras = _import_keras()
+    tf, keras = import_tensorflow()
     keras_params, _ = keras_variables(net, model)
     dtype = model.layers[0].dtype
     X = tf.constant(np.asarray(X), dtype=dtype)
@@ -220,7 +216,7 @@ def keras_optimizer(optimizer):
     Momentum: alpha * (1 - beta)) must be exact in float32 (a power of two, say) for the steps
     to agree to float64 rounding; otherwise they differ by float32 rounding (~1e-7 relative).
     """
-    _, keras = _import_keras()
+    _, keras = import_tensorflow()
     o = optimizer
     if isinstance(o, GradientDescent):
         return keras.optimizers.SGD(learning_rate=o.learning_rate)

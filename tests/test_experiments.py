@@ -369,15 +369,6 @@ def test_minibatch_noise_is_seeded(population):
         experiments.minibatch_noise(population.reshape(20, 20))
 
 
-@pytest.fixture(scope="module")
-def stream():
-    rng = np.random.default_rng(5)
-    means, stds = np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0, 0.5])
-    batches = [rng.normal(size=(32, 3)) * stds + means for _ in range(150)]
-    return (np.array([b.mean(axis=0) for b in batches]), np.array([b.var(axis=0) for b in batches]),
-            means, stds**2)
-
-
 @pytest.mark.parametrize("momentum", [0.5, 0.9, 0.99])
 def test_running_averages_match_helpers_update(stream, momentum):
     batch_means, batch_vars, mean, var = stream
@@ -408,28 +399,7 @@ def test_high_momentum_is_still_far_off_after_few_steps(stream):
 
 
 # ============================================================================= notebook 06
-@pytest.fixture(scope="module")
-def digits():
-    d = data.load_digits()
-    return data.train_test_split(d.X, d.y, 0.25, seed=0)
-
-
-@pytest.fixture(scope="module")
-def shift_models(digits):
-    from helpers.network import MLP, train
-    from helpers.optimizers import Adam
-
-    X_train, _, y_train, _ = digits
-    models = {}
-    for label, norm in (("no BN", "none"), ("BN", "batch")):
-        net = MLP((64, 32, 32, 10), activation="relu", norm=norm)
-        params, state = net.init(seed=0)
-        params, state, _ = train(net, params, state, X_train / 16, y_train, Adam(0.01), epochs=4,
-                                 batch_size=64, seed=0, drop_last=True)
-        models[label] = (net, params, state)
-    return models
-
-
+# `digits` and `shift_models` are shared fixtures (tests/conftest.py).
 def manual_accuracy(net, params, X_adapt, X_test, y_test):
     """BN-before ReLU network whose statistics come from X_adapt, written out in NumPy."""
     a, a_test = X_adapt, X_test

@@ -400,15 +400,6 @@ def test_noise_explorer_shows_the_split(noise):
     assert_compute_needs_no_figure(explorer, {"m": 8})
 
 
-@pytest.fixture(scope="module")
-def stream():
-    rng = np.random.default_rng(5)
-    means, stds = np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0, 0.5])
-    batches = [rng.normal(size=(32, 3)) * stds + means for _ in range(150)]
-    return (np.array([b.mean(axis=0) for b in batches]), np.array([b.var(axis=0) for b in batches]),
-            means, stds**2)
-
-
 def test_running_average_explorer_shows_the_experiment(stream):
     explorer = RunningAverageExplorer(*stream, unit=1)
     assert_is_a_displayable_box(explorer)

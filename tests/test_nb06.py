@@ -15,7 +15,7 @@ import pytest
 
 from helpers import data
 from helpers.network import MLP, train
-from helpers.optimizers import Adam, GradientDescent
+from helpers.optimizers import GradientDescent
 from helpers.probes import (
     reestimate_bn_stats,
     smoothness_probe,
@@ -39,30 +39,13 @@ def one_blas_thread():
         yield
 
 
-@pytest.fixture(scope="module")
-def digits():
-    d = data.load_digits()
-    X_train, X_test, y_train, y_test = data.train_test_split(d.X, d.y, 0.25, seed=0)
-    return X_train, X_test, y_train, y_test
+# `digits` (the raw 75/25 split) and `shift_models` are shared fixtures (tests/conftest.py).
 
 
 @pytest.fixture(scope="module")
 def digits32(digits):
     X_train, X_test, y_train, y_test = digits
     return (X_train / 16).astype(np.float32), (X_test / 16).astype(np.float32), y_train, y_test
-
-
-@pytest.fixture(scope="module")
-def shift_models(digits):
-    X_train, _, y_train, _ = digits
-    models = {}
-    for label, norm in (("no BN", "none"), ("BN", "batch")):
-        net = MLP((64, 32, 32, 10), activation="relu", norm=norm)
-        params, state = net.init(seed=0)
-        params, state, _ = train(net, params, state, X_train / 16, y_train, Adam(0.01), epochs=4,
-                                 batch_size=64, seed=0, drop_last=True)
-        models[label] = (net, params, state)
-    return models
 
 
 # ----------------------------------------------------------------------------- data shift
