@@ -20,12 +20,21 @@ Translations:
 Networks with norm="batch" or norm="none" have a twin here; layer and group norm are compared
 with Keras layer by layer in tests/test_normalization.py.
 
-TensorFlow takes seconds to import, so it is imported inside the functions: importing this
-module is cheap.
+TensorFlow takes seconds to import and about 500 MiB of memory, so it is imported inside the
+functions: importing this module is cheap. Notebooks that only compare a few numbers with
+TensorFlow run that comparison with `in_separate_process`, so their kernel never loads it.
+Without TensorFlow, `import_tensorflow` raises `TensorFlowUnavailable`, whose message says how
+to install it (helpers.notebook turns it into a note in a notebook).
 """
 
 import contextlib
+import importlib.util
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -33,7 +42,10 @@ from helpers.network import MLP
 from helpers.optimizers import Adam, GradientDescent, Momentum, RMSprop
 
 __all__ = [
+    "TensorFlowUnavailable",
+    "tensorflow_available",
     "import_tensorflow",
+    "in_separate_process",
     "keras_mlp",
     "keras_variables",
     "copy_to_keras",
@@ -63,6 +75,34 @@ def _stderr_to_devnull():
         os.close(saved)
 
 
+INSTALL_NOTE = (
+    "TensorFlow is not installed in this notebook's environment, so this cell and the cells "
+    "that use its results are skipped; they compare the course's NumPy code with TensorFlow and "
+    "Keras, and everything else runs without them. To run them too, install TensorFlow into "
+    "this environment (in a notebook cell: %pip install tensorflow; in a terminal: "
+    "pip install tensorflow, or make lab for the full course), then restart the kernel."
+)
+
+
+class TensorFlowUnavailable(ImportError):
+    """TensorFlow or Keras cannot be imported; the message says what is missing and how to get it.
+
+    In a notebook, helpers.notebook prints the message instead of a traceback.
+    """
+
+    def _render_traceback_(self):
+        # IPython shows this instead of the traceback: the note is all a student needs.
+        return [f"{type(self).__name__}: {self}"]
+
+
+def tensorflow_available():
+    """True when TensorFlow and Keras can be found, without importing them (milliseconds)."""
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "keras"))
+    except (ImportError, ValueError):  # a blocked or half-imported module
+        return False
+
+
 def import_tensorflow(seed=None):
     """(tf, keras), imported quietly: the course's one way to import TensorFlow.
 
@@ -74,19 +114,71 @@ def import_tensorflow(seed=None):
     run with the process's stderr silenced, so no log line lands in a notebook's output.
     With a seed, also seeds Python, NumPy's global generator and TensorFlow
     (keras.utils.set_random_seed) and makes TensorFlow's operations deterministic.
+    Raises TensorFlowUnavailable (an ImportError) when TensorFlow or Keras cannot be imported.
     """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    with _stderr_to_devnull():
-        import keras
-        import tensorflow as tf
+    try:
+        with _stderr_to_devnull():
+            import keras
+            import tensorflow as tf
 
-        tf.reduce_sum(tf.zeros(1))  # the first operation sets up the devices and logs too
+            tf.reduce_sum(tf.zeros(1))  # the first operation sets up the devices and logs too
+    except ImportError as error:
+        raise TensorFlowUnavailable(f"{INSTALL_NOTE} (The import failed with: {error})") from error
     if seed is not None:
         keras.utils.set_random_seed(seed)
         tf.config.experimental.enable_op_determinism()
     return tf, keras
+
+
+# What the separate process runs: load (fn, args, kwargs), call, save (True, result) or
+# (False, the exception). cloudpickle carries a function defined in a notebook by value.
+_CHILD = """
+import pickle, sys
+import cloudpickle
+with open(sys.argv[1], "rb") as file:
+    fn, args, kwargs = pickle.load(file)
+try:
+    outcome = (True, fn(*args, **kwargs))
+except BaseException as error:
+    outcome = (False, error)
+with open(sys.argv[2], "wb") as file:
+    try:
+        cloudpickle.dump(outcome, file)
+    except Exception:  # an exception that does not pickle: send its text
+        cloudpickle.dump((False, RuntimeError(repr(outcome[1]))), file)
+"""
+
+
+def in_separate_process(fn, *args, **kwargs):
+    """fn(*args, **kwargs), computed in a fresh Python process; returns its result.
+
+    For the notebooks that compare a few numbers with TensorFlow: fn imports TensorFlow (with
+    import_tensorflow) in that process, which exits when fn returns, so the notebook's kernel
+    stays small (TensorFlow alone takes about 500 MiB). fn may be defined in the notebook: it
+    is sent by value (cloudpickle), the arguments and the result are pickled. The process runs
+    this Python with the kernel's sys.path, working directory and environment (so the BLAS
+    settings of helpers.notebook.setup hold there too). What fn prints is printed here; an
+    exception fn raises is raised here (TensorFlowUnavailable without TensorFlow).
+    """
+    import cloudpickle
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path)}
+    with tempfile.TemporaryDirectory(prefix="course-") as tmp:
+        call, result = Path(tmp, "call.pickle"), Path(tmp, "result.pickle")
+        call.write_bytes(cloudpickle.dumps((fn, args, kwargs)))
+        child = subprocess.run([sys.executable, "-c", _CHILD, str(call), str(result)], env=env,
+                               capture_output=True, text=True)
+        sys.stdout.write(child.stdout)
+        if not result.exists():
+            raise RuntimeError(f"the separate Python process running {fn.__name__} stopped with "
+                               f"exit code {child.returncode}:\n{child.stderr[-2000:]}")
+        ok, value = pickle.loads(result.read_bytes())
+    if not ok:
+        raise value
+    return value
 
 
 def _check_net(net):

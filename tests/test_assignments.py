@@ -12,6 +12,7 @@ without editing this file. Scores are read from nbgrader's gradebook.
 """
 
 import os
+import re
 import textwrap
 
 import pytest
@@ -27,6 +28,7 @@ from assignment_support import (
     read,
     release,
     source,
+    without_markers,
     wrong_code,
 )
 
@@ -60,6 +62,32 @@ _INFERENCE_WITH_BATCH_STATS = textwrap.dedent('''\
         mu, var = z.mean(axis=0), z.var(axis=0)   # the batch's own statistics: the bug
         return gamma * (z - mu) / np.sqrt(var + eps) + beta
     ''')
+_POPULATION = textwrap.dedent('''\
+    def population_statistics(batch_means, batch_vars, m):
+        return batch_means.mean(axis=0), {bessel}batch_vars.mean(axis=0)
+    ''')
+_BESSEL = "m / (m - 1) * "
+_REESTIMATE = textwrap.dedent('''\
+    def reestimate_bn_stats(net, params, state, X):
+        _, _, cache = net.forward(params, state, X, training=True)
+        new_state = dict(state)
+        for l in net.hidden{layers}:
+            bn = cache["layers"][l - 1]["norm"]
+            new_state[f"running_mean{{l}}"] = bn["mu"].astype(state[f"running_mean{{l}}"].dtype)
+            new_state[f"running_var{{l}}"] = bn["var"].astype(state[f"running_var{{l}}"].dtype)
+        return new_state
+    ''')
+_LAYER_NORM_BACKWARD = textwrap.dedent('''\
+    def layer_norm_backward(dz_tilde, z, gamma, eps=1e-5):
+        mu = z.mean(axis=1, keepdims=True)
+        inv_std = 1.0 / np.sqrt(z.var(axis=1, keepdims=True) + eps)
+        z_norm = (z - mu) * inv_std
+        dz_norm = gamma * dz_tilde
+        k = z.shape[{axis}]
+        dz = inv_std / k * (k * dz_norm - dz_norm.sum(axis={axis}, keepdims=True)
+                            - z_norm * (dz_norm * z_norm).sum(axis={axis}, keepdims=True))
+        return dz, (dz_tilde * z_norm).sum(axis=0), dz_tilde.sum(axis=0)
+    ''')
 _LOOP = ("import time\n    while True:  # waits for a convergence that never comes\n"
          "        time.sleep(0.05)\n    mu = z.mean(axis=0)")
 
@@ -92,6 +120,17 @@ WRONG = [
           "np.log10(good.max()) - np.log10(good.min())", "np.log(good.max()) - np.log(good.min())"),
     Wrong("interpret_sweep", "no width for an empty selection (max of an empty array)",
           "    if len(good) == 0:\n        return 0.0\n", ""),
+    Wrong("population_statistics", "no Bessel factor (biased population variance)",
+          None, _POPULATION.format(bessel="")),
+    Wrong("reestimate_bn_stats", "only the first BN layer re-estimated",
+          None, _REESTIMATE.format(layers="[:1]")),
+    Wrong("layer_norm_backward", "sums over the batch (axis 0), batch-norm style",
+          None, _LAYER_NORM_BACKWARD.format(axis=0)),
+    # Predict-then-run questions: a wrong answer in place of the right one.
+    Wrong("predict_almost_dead_unit_without_eps", "prediction: about 1 instead of much larger",
+          '= "much larger than 1"', '= "about 1"'),
+    Wrong("predict_noise_spread_16_to_64", "prediction: factor 0.25 (1/m, not 1/sqrt(m))",
+          "spread_factor = 0.5", "spread_factor = 0.25"),
     # Cheats that the grading catches.
     Wrong("normalize_inputs", "cheat: imports the reference from helpers",
           None, "from helpers.data import normalize_inputs\n"),
@@ -188,6 +227,54 @@ def test_backward_rewrite_is_right_with_both_branches():
     namespace = {}
     exec(_BACKWARD.format(mean=_MEAN_PATH, variance=_VARIANCE_PATH), namespace)
     assert check_batchnorm_backward(namespace["batchnorm_backward"])
+
+
+@pytest.mark.parametrize("checker, template, right", [
+    ("check_population_statistics", _POPULATION, {"bessel": _BESSEL}),
+    ("check_reestimate_bn_stats", _REESTIMATE, {"layers": ""}),
+    ("check_layer_norm_backward", _LAYER_NORM_BACKWARD, {"axis": 1}),
+])
+def test_rewrites_are_right_but_for_their_mistake(checker, template, right):
+    """Each full-cell rewrite of WRONG, with its mistake undone, passes its checker."""
+    import numpy as np
+
+    import helpers.checks
+
+    check = getattr(helpers.checks, checker, None)
+    if check is None:
+        pytest.skip(f"{checker} is not in helpers.checks yet")
+    namespace = {"np": np}
+    exec(template.format(**right), namespace)
+    name = re.search(r"def (\w+)", template).group(1)
+    assert check(namespace[name])
+
+
+@pytest.mark.parametrize("wrong", [w for w in WRONG if w.exercise.startswith("predict_")],
+                         ids=lambda w: w.student)
+def test_wrong_predictions_are_wrong_answers_not_typos(wrong):
+    """A wrong prediction row answers with an accepted form (a listed choice, or a number for a
+    number question) that is wrong, so it tests the grading of a wrong answer."""
+    from helpers.checks import check_prediction
+    from helpers.checks.predictions import PREDICTIONS
+
+    name = _exercise_notebook(wrong.exercise)
+    if name is None:
+        pytest.skip(f"question {wrong.exercise!r} is not in the notebooks yet")
+    cells = read(COURSE.notebooks[name])["cells"]
+    test = next(source(c) for c in cells
+                if nbgrader_meta(c).get("grade_id") in COURSE.exercises[name, wrong.exercise].tests)
+    question_id, variable = re.search(r"check_prediction\(\s*[\"'](\w+)[\"']\s*,\s*(\w+)", test).groups()
+    solved = next(source(c) for c in cells if nbgrader_meta(c).get("grade_id") == wrong.exercise)
+    right, answer = {}, {}
+    exec(without_markers(solved), right)
+    exec(wrong_code(wrong, solved), answer)
+    question = PREDICTIONS[question_id]
+    if "choices" in question:
+        assert answer[variable] in question["choices"], answer[variable]
+    else:
+        assert isinstance(answer[variable], (int, float)), answer[variable]
+    assert check_prediction(question_id, right[variable])
+    assert not check_prediction(question_id, answer[variable])
 
 
 # ----------------------------------------------------------------------------- 2. release

@@ -6,11 +6,16 @@ notebooks are covered without editing this file), a JupyterLab server serving a 
 of the course runs all cells in headless Chromium; the test checks that no cell has an error
 output, then moves every slider (keyboard: End or Home; the first one also by a mouse drag to the middle),
 ticks every checkbox and clicks every toggle button / picks every dropdown, and asserts that the figure's PNG
-bytes or the readout changed each time. Assertions are on the DOM, never on pixels.
+bytes or the readout changed each time. Assertions are on the DOM, never on pixels. The window is
+a laptop's, 1,366 x 768: each explorer (controls, figure, readout) must fit in the notebook's
+visible area, so its controls and its figure can be seen together.
 
-The same explorers are then checked as standalone Voila pages (what a classroom hands out).
+Each notebook is also opened WITHOUT running it, as a fresh clone is (untrusted, no kernel
+output): every explorer's stored output must show its picture (an image, not the widget's text).
 
-Missing pieces (the playwright package, voila, Chromium at /usr/bin/chromium or $CHROMIUM): skipped
+Screenshots of every explorer at its default setting, live, go to test-artifacts/explorers/.
+
+Missing pieces (the playwright package, Chromium at /usr/bin/chromium or $CHROMIUM): skipped
 with the reason locally, a failure when the environment variable CI is set.
 Deselect with `pytest -m "not browser"`. On failure a screenshot and the server log are saved
 in pytest's temporary folder (the path is in the failure message).
@@ -59,7 +64,7 @@ def browser(lab):
 
 @pytest.fixture
 def page(browser, lab):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport=bs.LAPTOP)
     page = context.new_page()
     page.set_default_timeout(bs.UPDATE_TIMEOUT * 1000)
     page.console_errors = []
@@ -141,11 +146,26 @@ def click_each_option(page, box, control, label, kind):
         check_changed(page, box, before, f"{kind} {label!r} {name}".strip())
 
 
-def exercise_explorers(page, notebook, everything=True):
+def assert_fits_the_window(page, box, what):
+    """The whole explorer fits in the notebook's visible area, and its figure is not stretched."""
+    area = bs.visible_area(page)
+    rect = box.bounding_box()
+    assert rect["width"] <= area["width"] and rect["height"] <= area["height"], (
+        f"{what} is {rect['width']:.0f} x {rect['height']:.0f} px, more than the "
+        f"{area['width']:.0f} x {area['height']:.0f} px a {bs.LAPTOP['width']} x "
+        f"{bs.LAPTOP['height']} window shows: its controls and figure cannot be seen together")
+    img = box.locator(":scope > img.widget-image")
+    shown = img.evaluate("i => [i.getBoundingClientRect().width, i.naturalWidth]")
+    assert shown[1] >= 2 * shown[0] - 1, (
+        f"{what}: the figure is {shown[1]} px wide, shown at {shown[0]:.0f} CSS px: blurry on a "
+        f"screen with 2 device pixels per CSS pixel")
+
+
+def exercise_explorers(page, notebook):
     """Move the controls of every explorer on the page; each move must change the figure.
 
-    everything=True: every slider by keyboard, the first slider also by mouse, every other
-    control through each option. False: the first control only (the page is live).
+    Every slider by keyboard, the first slider also by mouse, every other control through each
+    option. Before any move: the explorer must fit the window, and is photographed.
     """
     boxes = page.locator(bs.EXPLORER)
     expected = NOTEBOOKS[notebook]
@@ -158,12 +178,17 @@ def exercise_explorers(page, notebook, everything=True):
         found = bs.controls(box)
         assert found, f"{notebook}: explorer {index} has no controls"
         assert bs.explorer_state(box)["image"] != "no-image", "the figure has no image"
+        what = f"{notebook}: explorer {index} ({expected[index] if index < len(expected) else '?'})"
+        box.evaluate("b => b.scrollIntoView({block: 'start'})")
+        bs.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        box.screenshot(path=str(bs.ARTIFACTS / f"{notebook.split('_')[0]}-{index}-live.png"))
+        assert_fits_the_window(page, box, what)
         dragged = False
-        for kind, label, control in found if everything else found[:1]:
+        for kind, label, control in found:
             control.scroll_into_view_if_needed()
             if kind == "slider":
                 move_slider_by_keyboard(page, box, control, label)
-                if everything and not dragged:  # one drag per explorer: the mouse path works
+                if not dragged:  # one drag per explorer: the mouse path works
                     move_slider_by_mouse(page, box, control, label)
                     dragged = True
             else:
@@ -177,6 +202,8 @@ def test_explorer_in_jupyterlab(page, lab, notebook, tmp_path):
         report = bs.run_all_cells(page)
         assert not report["errors"], f"{notebook}: error outputs:\n" + "\n".join(report["errors"])
         assert report["unexecuted"] == 0, f"{notebook}: {report['unexecuted']} cells not run"
+        assert not report["tf_logs"], (f"{notebook}: TensorFlow log lines in a live run:\n"
+                                       + "\n".join(report["tf_logs"]))
         exercise_explorers(page, notebook)
 
         report = bs.cell_report(page)
@@ -184,18 +211,30 @@ def test_explorer_in_jupyterlab(page, lab, notebook, tmp_path):
 
 
 @pytest.mark.parametrize("notebook", sorted(NOTEBOOKS))
-def test_explorer_as_voila_page(page, lab, notebook, tmp_path):
-    """The classroom view: the notebook as a standalone page (`voila notebooks/NN_x.ipynb`),
-    here served by the same server's voila extension at /voila/render/..."""
-    missing = bs.missing_voila()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"Voila pages cannot be tested in CI: {missing}", pytrace=False)
-        pytest.skip(f"Voila pages not tested: {missing}")
+def test_unrun_notebook_shows_each_explorer_as_a_picture(page, lab, notebook, tmp_path):
+    """A fresh clone, opened without running a cell: each explorer's stored output shows its
+    picture (a PNG twice as wide as it is shown, so sharp), never the widget's text repr."""
     with evidence_on_failure(page, lab, tmp_path / "evidence"):
-        bs.open_voila(page, lab, notebook, len(NOTEBOOKS[notebook]))
-        errors = bs.voila_errors(page)
-        assert not errors, f"{notebook} under Voila:\n" + "\n".join(errors)
-        exercise_explorers(page, notebook, everything=False)  # JupyterLab's test moved them all
-        errors = bs.voila_errors(page)
-        assert not errors, f"{notebook} under Voila, after the moves:\n" + "\n".join(errors)
+        bs.open_notebook(page, lab, notebook)
+        page.wait_for_function("""() => [...document.querySelectorAll('.jp-OutputArea-output img')]
+            .every(i => i.complete)""", timeout=bs.KERNEL_TIMEOUT * 1000)
+        outputs = bs.stored_explorer_outputs(page)
+        assert len(outputs) == len(NOTEBOOKS[notebook]), (
+            f"{notebook} creates {NOTEBOOKS[notebook]} but stores {len(outputs)} explorer "
+            f"output(s); re-execute it")
+        images = page.locator(".jp-OutputArea-output:has(> img)")
+        for index, output in enumerate(outputs):
+            assert output["image"] is not None, (
+                f"{notebook} cell {output['cell']}: the stored explorer output shows no image, "
+                f"but {output['text']!r}")
+            assert output["image"]["complete"] and output["image"]["natural"] > 0
+            assert output["image"]["natural"] >= 2 * output["image"]["width"] - 1, (
+                f"{notebook} cell {output['cell']}: the picture is stretched "
+                f"({output['image']['natural']} px shown at {output['image']['width']:.0f})")
+        assert images.count() >= len(outputs)
+        bs.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for index, output in enumerate(outputs):
+            node = page.locator(".jp-Cell").nth(output["cell"]).locator(".jp-OutputArea-output")
+            node.first.scroll_into_view_if_needed()
+            node.first.screenshot(
+                path=str(bs.ARTIFACTS / f"{notebook.split('_')[0]}-{index}-unrun.png"))

@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from helpers.checks import mistakes
-from helpers.checks.exercises import EXERCISES
+from helpers.checks.backward import LAYER_NORM_BACKWARD
+from helpers.checks.exercises import EXERCISES as NOTEBOOK_EXERCISES
+from helpers.checks.population import POPULATION_STATISTICS
 from helpers.checks.runner import (
     Case,
     Output,
@@ -27,6 +29,9 @@ from helpers.checks.runner import (
     unpack,
 )
 
+# Every exercise built on runner.Exercise (06's reestimate_bn_stats and 07's Keras port have
+# their own steps: tests/test_checks_reestimate.py, tests/test_checks_keras_port.py).
+EXERCISES = (*NOTEBOOK_EXERCISES, POPULATION_STATISTICS, LAYER_NORM_BACKWARD)
 BY_NAME = {exercise.name: exercise for exercise in EXERCISES}
 
 
@@ -233,3 +238,25 @@ def test_importing_checks_does_not_import_tensorflow():
     code = "import sys, helpers.checks; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+# ----------------------------------------------------------------------------- their names
+def test_the_students_names_are_read_from_the_signature_and_the_last_return():
+    from helpers.checks.names import in_their_words, returned_names, student_names
+
+    def track(rm, rv, z, momentum=0.9):
+        if z.size == 0:
+            return rm, rv
+        new_mean, new_var = rm, rv
+        return new_mean, new_var
+
+    assert student_names(track, ("running_mean", "running_var", "z")) == {
+        "running_mean": "rm", "running_var": "rv"}
+    assert returned_names(track, ["running_mean", "running_var"]) == {
+        "running_mean": "new_mean", "running_var": "new_var"}
+    assert returned_names(lambda z: z, ["z_tilde"]) == {}  # no return statement to read
+    assert student_names(print, ("z",)) == {}  # a builtin: no signature, no names
+    message = "dgamma differs from the expected values.\n  Hint: sum dz~ * z_norm over z."
+    assert in_their_words(message, {"z": "x"}, {"dgamma": "dg"}) == (
+        "dgamma (your `dg`) differs from the expected values.\n"
+        "  Hint: sum dz~ * z_norm over x.")

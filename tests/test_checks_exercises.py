@@ -80,7 +80,7 @@ def test_normalize_reference_passes(capsys):
 
     assert check_normalize_inputs(student_copy) is True
     out = capsys.readouterr().out
-    assert "All 6 checks passed." in out
+    assert "All 7 checks passed." in out
 
 
 def test_normalize_importing_the_reference_does_not_pass(capsys):
@@ -153,7 +153,7 @@ def test_normalize_hard_coded_answers_do_not_pass(capsys):
         return recorded[0]
 
     assert check_normalize_inputs(spy) is False
-    assert "Check 2 of 6 failed" in capsys.readouterr().out
+    assert "Check 2 of 7 failed" in capsys.readouterr().out
 
 
 def test_normalize_not_a_function(capsys):
@@ -215,7 +215,7 @@ BATCH_NORM_MISTAKES = [
 
 def test_batch_norm_right_function_passes(capsys):
     assert check_batch_norm(right_bn, use_tensorflow=False) is True
-    assert "All 6 checks passed." in capsys.readouterr().out
+    assert "All 8 checks passed." in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("fn, hint", BATCH_NORM_MISTAKES,
@@ -279,7 +279,7 @@ BATCH_NORM_BROKEN = [
     (all_nan, "contains NaN"),
     (returns_tuple, "expected the array z_tilde alone"),
     (modifies_input, "changed its input z in place"),
-    (hard_coded_visible_case, "Check 2 of 6 failed"),
+    (hard_coded_visible_case, "Check 2 of 8 failed"),
     (lambda z, gamma, beta, eps=1e-5: "z_tilde", "is a str"),
 ]
 
@@ -294,7 +294,7 @@ def test_batch_norm_broken_functions_fail_without_raising(fn, message, capsys):
 def test_batch_norm_hard_coded_output_passes_only_the_visible_case(capsys):
     check_batch_norm(hard_coded_visible_case, use_tensorflow=False)
     out = capsys.readouterr().out
-    assert "Check 1 of 6" not in out and "Check 2 of 6 failed" in out
+    assert "Check 1 of 8" not in out and "Check 2 of 8 failed" in out
 
 
 def test_batch_norm_not_a_function(capsys):
@@ -307,7 +307,7 @@ def test_batch_norm_compared_with_tensorflow_when_available(capsys):
     pytest.importorskip("tensorflow")
     assert check_batch_norm(right_bn) is True
     out = capsys.readouterr().out
-    assert "also matches tf.nn.batch_normalization on all 6 cases" in out
+    assert "also matches tf.nn.batch_normalization on all 8 cases" in out
 
 
 def test_batch_norm_without_tensorflow_it_says_so_and_uses_helpers(monkeypatch, capsys):
@@ -453,6 +453,33 @@ def backward_no_var_branch(dz_tilde, cache):
     return dz, (dz_tilde * z_norm).sum(axis=0), dz_tilde.sum(axis=0)
 
 
+def backward_steps(dz_tilde, cache, step3=True, step1=True):
+    """Notebook 04's staged derivation (steps 6 to 1), with step 3 or step 1 forgotten."""
+    z_norm, gamma, inv_std, m = _parts(cache)
+    centered = z_norm / inv_std
+    dbeta, dgamma, dz_norm = dz_tilde.sum(axis=0), (dz_tilde * z_norm).sum(axis=0), gamma * dz_tilde
+    dinv_std = (dz_norm * centered).sum(axis=0, keepdims=True)
+    dcentered = dz_norm * inv_std
+    dvar = -0.5 * inv_std**3 * dinv_std
+    if step3:
+        dcentered = dcentered + 2.0 * centered / m * dvar
+    dmu = -dcentered.sum(axis=0, keepdims=True)
+    dz = dcentered + (dmu / m if step1 else 0.0)
+    return dz, dgamma, dbeta
+
+
+def backward_without_step1(dz_tilde, cache):
+    return backward_steps(dz_tilde, cache, step1=False)
+
+
+def backward_without_step3(dz_tilde, cache):
+    return backward_steps(dz_tilde, cache, step3=False)
+
+
+def backward_direct_path_only(dz_tilde, cache):
+    return backward_steps(dz_tilde, cache, step1=False, step3=False)
+
+
 def backward_wrong_axis(dz_tilde, cache):
     z_norm, gamma, inv_std, m = _parts(cache)
     dz_norm = gamma * dz_tilde
@@ -485,9 +512,29 @@ def test_backward_right_answer_passes_with_gradcheck_report(capsys):
     assert "relative error against the numerical gradient" in out and "below 1e-8" in out
 
 
+# Pieces of the compact formula, revealed only after the exercise: no hint may print them.
+COMPACT_FORMULA = ("inv_std / m", "m * dz_norm", "sum(dz_norm * z_norm)", "/ sqrt(var + eps)")
+
+
 @pytest.mark.parametrize("fn, hint", [
-    (backward_no_mean_branch, "mean branch is missing"),
-    (backward_no_var_branch, "variance branch is missing"),
+    (backward_no_mean_branch, "path through mu is missing: dz lacks the contribution of dmu"),
+    (backward_without_step1, "path through mu is missing: dz lacks the contribution of dmu"),
+    (backward_no_var_branch, "path through var is missing: dcentered lacks the term from dvar"),
+    (backward_without_step3, "path through var is missing: dcentered lacks the term from dvar"),
+    (backward_direct_path_only, "paths through mu and through var are both missing"),
+])
+def test_backward_missing_paths_are_located_without_the_formula(fn, hint, capsys):
+    assert check_batchnorm_backward(fn) is False
+    out = capsys.readouterr().out
+    assert hint in out, out
+    assert not [piece for piece in COMPACT_FORMULA if piece in out], out
+
+
+def test_backward_staged_steps_pass(capsys):
+    assert check_batchnorm_backward(backward_steps) is True, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn, hint", [
     (backward_wrong_axis, "wrong axis"),
     (backward_params_wrong_axis, "reduce over the batch, axis=0"),
     (backward_swapped, "dgamma and dbeta are swapped"),
@@ -556,7 +603,7 @@ def running_in_place(running_mean, running_var, z, momentum=0.9):
 
 def test_running_right_answer_passes(capsys):
     assert check_track_running_stats(running_right) is True
-    assert "All 3 checks passed." in capsys.readouterr().out
+    assert "All 5 checks passed." in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("fn, hint", [
@@ -726,7 +773,7 @@ def run_layer_norm(fn, capsys):
 
 def test_layer_norm_passes_the_solution_and_the_helper(capsys):
     passed, out = run_layer_norm(ln_right, capsys)
-    assert passed and "All 6 checks passed." in out
+    assert passed and "All 7 checks passed." in out
     passed, out = run_layer_norm(lambda z, g, b, eps=1e-5: layernorm_forward(z, g, b, eps)[0], capsys)
     assert passed, out
 

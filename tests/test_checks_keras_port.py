@@ -172,3 +172,81 @@ def test_student_version_fails_without_raising(capsys):
 
     passed, out = run(build_keras_mlp, capsys)
     assert passed is False and "NotImplementedError" in out
+
+
+class TrainingByDefault(keras.Model):
+    """A subclassed model whose training flag defaults to True: right when called with an
+    explicit flag, wrong when called plainly (model(X), model.predict)."""
+
+    def __init__(self, layers):
+        super().__init__()
+        self.stack = layers
+
+    def call(self, x, training=True):
+        for layer in self.stack:
+            x = layer(x, training=training)
+        return x
+
+
+def test_a_model_whose_training_flag_defaults_to_true_is_named(capsys):
+    def default_true(net, params, state):
+        sequential = port(net, params, state)
+        model = TrainingByDefault(sequential.layers)
+        model(np.zeros((2, net.layer_sizes[0])), training=False)  # builds it
+        return model
+
+    passed, out = run(default_true, capsys)
+    assert not passed, out
+    assert "a plain call, model(X)," in out and "defaults to True" in out, out
+    assert "training=True)`). Default it to None" in out, out
+
+
+def test_without_tensorflow_the_port_check_says_so_in_one_sentence(monkeypatch, capsys):
+    from helpers import tf_reference
+    from helpers.checks import keras_port
+
+    def unavailable(*args, **kwargs):
+        raise tf_reference.TensorFlowUnavailable("TensorFlow is not installed.")
+
+    monkeypatch.setattr(keras_port, "import_keras", lambda: unavailable())
+    assert check_keras_port(port) is False
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out.startswith("This check needs TensorFlow and Keras")
+    assert "pip install -r requirements.txt" in captured.out
+    assert captured.out.count("\n") == 1  # one sentence, one line
+
+
+def test_keras_warnings_while_checking_never_reach_stderr(capsys):
+    import warnings
+
+    def warns(net, params, state):
+        warnings.warn("a harmless warning from the student's port", UserWarning, stacklevel=1)
+        return port(net, params, state)
+
+    passed = check_keras_port(warns)
+    captured = capsys.readouterr()
+    assert passed, captured.out
+    assert "Note: a warning was raised while checking" in captured.out
+    assert "harmless warning" in captured.out and captured.err == ""
+
+
+def test_the_checkers_own_conversions_add_no_note_to_a_correct_port(capsys):
+    """Keras' np.array on a variable warns (NumPy's copy keyword); that warning comes from the
+    checker reading the weights, not from the student's code, so a correct port gets no note."""
+    import warnings
+
+    net, params, state = port_cases_first()
+    variable = port(net, params, state).layers[0].kernel
+    with warnings.catch_warnings(record=True) as caught:  # the conversion does warn here
+        warnings.simplefilter("always")
+        keras.ops.convert_to_numpy(variable)
+    passed, out = run(port, capsys)
+    assert passed, out
+    assert "Note:" not in out, (out, [str(w.message) for w in caught])
+
+
+def port_cases_first():
+    from helpers.checks.keras_port import port_cases
+
+    return port_cases()[0].args

@@ -6,10 +6,16 @@ that every change re-renders the one figure in place, that the readout says what
 say, and that `compute` needs neither the widgets nor the figure.
 """
 
+import base64
+import io
 import itertools
+import json
+import re
+from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
+import PIL.Image
 import pytest
 
 from helpers import data, experiments
@@ -24,7 +30,20 @@ from helpers.explorers import (
     OptimizerExplorer,
     RunningAverageExplorer,
 )
-from helpers.explorers.base import Checkbox, Choice, Slider, layout, make_control
+from helpers.explorers.base import (
+    Checkbox,
+    Choice,
+    Slider,
+    join,
+    layout,
+    make_control,
+    number,
+    png_bytes,
+    readout_lines,
+)
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def set_controls(explorer, **values):
@@ -41,7 +60,28 @@ def assert_is_a_displayable_box(explorer):
     assert list(children) == [*explorer.sliders.values(), explorer.image, explorer.readout]
     assert isinstance(explorer.image, widgets.Image) and isinstance(explorer.readout, widgets.HTML)
     assert explorer.image.value[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "application/vnd.jupyter.widget-view+json" in explorer._repr_mimebundle_()
+    assert_static_picture(explorer)
+
+
+def decode_png(data):
+    return np.asarray(PIL.Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def assert_static_picture(explorer):
+    """One output: the widget view, and beside it a PNG of the figure with the readout under it,
+    drawn at twice the size it is shown at (metadata width = the live image's CSS width)."""
+    data, metadata = explorer._repr_mimebundle_()
+    assert WIDGET_VIEW in data and data[WIDGET_VIEW]["model_id"] == explorer.widget.model_id
+    picture = decode_png(base64.b64decode(data["image/png"]))
+    live = decode_png(explorer.image.value)
+    width = metadata["image/png"]["width"]
+    assert explorer.image.layout.width == f"{width}px"
+    assert picture.shape[1] == live.shape[1] == 2 * width  # crisp: 2 pixels per CSS pixel
+    assert picture.shape[0] > live.shape[0]  # the readout is drawn under the figure
+    np.testing.assert_array_equal(picture[: live.shape[0]], live)  # the figure as shown live
+    assert metadata["image/png"]["height"] == picture.shape[0] // 2
+    for line in readout_lines(explorer.readout.value):
+        assert line in data["text/plain"]
 
 
 def assert_compute_needs_no_figure(explorer, params):
@@ -121,6 +161,23 @@ def test_base_redraws_on_change_and_caches_one_background_per_key():
     assert len(explorer._backgrounds) == 2
     assert len(explorer.redraw_ms) == 4 and all(ms > 0 for ms in explorer.redraw_ms)
     assert explorer.params() == {"x": 1.0}
+
+
+def test_png_bytes_decode_to_the_same_pixels():
+    rgba = np.random.default_rng(0).integers(0, 256, (7, 5, 4), dtype=np.uint8)
+    np.testing.assert_array_equal(decode_png(png_bytes(rgba)), rgba[..., :3])
+
+
+def test_numbers_in_readouts_have_no_negative_zero():
+    assert number(-0.001, ".2f") == "0.00" and number(-0.4, ".0f") == "0"
+    assert number(-0.01, ".2f") == "-0.01" and number(-2e-9, ".3g") == "-2e-09"
+    assert number(0.5, ".1%") == "50.0%" and number(-0.0001, ".1%") == "0.0%"
+
+
+def test_readout_is_one_unwrapped_line_per_part():
+    html = join(["<b>a</b> = 1 &amp; 2", "b"])
+    assert html.count("<div") == 2 and "white-space: nowrap" in html
+    assert readout_lines(html) == ["a = 1 & 2", "b"]
 
 
 def test_an_explorer_must_declare_controls():
@@ -235,7 +292,7 @@ def test_batchnorm_shows_the_experiment(bn, z, name, gamma, beta):
     np.testing.assert_array_equal(r["a"], expected.a)
     assert (r["saturated"], r["dead"], r["dead_units"], r["slope_ratio"]) == (
         expected.saturated, expected.dead, expected.dead_units, expected.slope_ratio)
-    assert f"mean {beta:.2f}" in bn.readout.value.replace("-0.00", "0.00")
+    assert f"mean {number(beta, '.2f')}" in bn.readout.value
     if name == "relu":
         assert f"{expected.dead_units} of 12 units dead" in bn.readout.value
     else:
@@ -276,6 +333,30 @@ def test_batchnorm_redraws_the_same_figure_in_place(bn):
     assert len(figure.axes) == 4 and len(bn.redraw_ms) == 7
     heights = bn.dynamic_artists()[1].get_data().values  # the drawn steps are the histogram
     np.testing.assert_allclose(heights, bn.result["heights"]["z_tilde"])
+
+
+def test_panels_3_and_4_keep_their_y_axes_so_bars_compare_across_settings(bn):
+    axes = bn.figure.axes
+    set_controls(bn, gamma=1.0, beta=0.0, activation="sigmoid")
+    limits = [ax.get_ylim() for ax in axes]
+    for gamma in (0.2, 5.0):
+        set_controls(bn, gamma=gamma)
+        assert [ax.get_ylim() for ax in axes] == limits
+    # gamma 0.2 piles z~ into a few bins, taller than the axis: the panel says so
+    r = set_controls(bn, gamma=0.2)
+    assert r["heights"]["z_tilde"].max() > axes[2].get_ylim()[1]
+    assert f"tallest bar {r['heights']['z_tilde'].max():.0f}%" in bn._cut["z_tilde"].get_text()
+    set_controls(bn, gamma=1.0)
+    assert bn._cut["z_tilde"].get_text() == ""
+
+
+def test_readout_keeps_its_height_and_never_shows_a_negative_zero(bn):
+    height = bn.readout.layout.height
+    for name, value in [("beta", 0.1), ("beta", 0.0), ("beta", -0.1), ("beta", -0.0),
+                        ("activation", "relu"), ("activation", "tanh"), ("gamma", 5.0)]:
+        bn.sliders[name].value = value
+        assert bn.readout.value.count("<div") == 3 and bn.readout.layout.height == height
+        assert not re.search(r"-0\.0+(?![0-9]*[1-9])", bn.readout.value), bn.readout.value
 
 
 def test_small_moves_reuse_the_cached_axes(bn):
@@ -464,6 +545,15 @@ def test_covariate_shift_explorer_looks_the_accuracies_up(shift):
     assert_compute_needs_no_figure(explorer, {"strength": 0.2})
 
 
+def test_covariate_shift_markers_are_whole_at_both_ends(shift):
+    result, images = shift
+    explorer = CovariateShiftExplorer(result, images)
+    right = explorer.figure.axes[1]
+    low, high = right.get_xlim()
+    assert low < 0.0 and high > 1.0  # room for the markers at s = 0 and s = 1
+    assert all(not marker.get_clip_on() for marker in explorer._markers.values())
+
+
 def test_covariate_shift_explorer_on_uneven_strengths(shift):
     _, images = shift
     digits = data.load_digits()
@@ -503,4 +593,65 @@ def test_companions_explorer_controls_and_view(companions):
         explorer.compute({"m": 3})
     with pytest.raises(TypeError, match="Companions"):
         NormalizationCompanionsExplorer(companions.outputs)
+    for ax in explorer.figure.axes:  # unit indices: whole numbers, none at the panel's edge
+        ticks = ax.get_xticks()
+        assert np.all(ticks == np.round(ticks)) and ticks.max() < 8 - 1
+        assert all("." not in label.get_text() for label in ax.get_xticklabels())
     assert_compute_needs_no_figure(explorer, {"m": 2})
+
+
+# ============================================================================= stored outputs
+def explorer_outputs():
+    """(notebook, cell id, output) for every stored output of a cell that displays an explorer."""
+    found = []
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        for cell in notebook["cells"]:
+            for output in cell.get("outputs", []):
+                if WIDGET_VIEW in output.get("data", {}):
+                    found.append((path.name, cell.get("id"), output))
+    return found
+
+
+def test_every_stored_explorer_output_carries_a_picture():
+    """An unrun or untrusted notebook (and GitHub, nbviewer) shows the picture beside the widget."""
+    outputs = explorer_outputs()
+    assert len(outputs) >= 8, f"expected the 8 explorers of notebooks 01-08, found {len(outputs)}"
+    for name, cell, output in outputs:
+        data = output["data"]
+        assert "image/png" in data, (
+            f"{name} cell {cell}: the explorer's output has no picture; re-execute the notebook")
+        picture = decode_png(base64.b64decode(data["image/png"]))
+        width = output["metadata"]["image/png"]["width"]
+        assert picture.shape[1] == 2 * width, f"{name} cell {cell}: not drawn at 2x its width"
+        assert "run the notebook" in "".join(data["text/plain"])
+
+
+def test_html_export_shows_each_explorer_as_its_picture():
+    """`jupyter nbconvert --to html` picks the widget view only when the notebook stores the
+    widget state; without it, the picture. (Execute notebooks with
+    `--ExecutePreprocessor.store_widget_state=False`.)"""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    for path in sorted({NOTEBOOKS / name for name, _, _ in explorer_outputs()}):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        assert "widgets" not in notebook["metadata"], (
+            f"{path.name} stores widget state, so an HTML export, nbviewer and GitHub show a "
+            f"blank widget instead of the picture; re-execute it with "
+            f"--ExecutePreprocessor.store_widget_state=False")
+        html, _ = exporter.from_filename(str(path))
+        for _, _, output in (o for o in explorer_outputs() if o[0] == path.name):
+            png = "".join(output["data"]["image/png"]).replace("\n", "")
+            assert f"data:image/png;base64,{png[:200]}" in html, (
+                f"{path.name}: an explorer's picture is missing from the HTML export")
+
+
+def test_warm_up_draws_every_activation_s_axes_without_changing_the_figure(z):
+    explorer = BatchNormExplorer(z)
+    assert set(explorer._backgrounds) == set(BatchNormExplorer.ACTIVATIONS)
+    shown = bytes(explorer.image.value)
+    explorer.redraw()  # the figure drawn again at the same setting: the same pixels
+    assert bytes(explorer.image.value) == shown
+    explorer.sliders["activation"].value = "relu"
+    assert set(explorer._backgrounds) == set(BatchNormExplorer.ACTIVATIONS)  # no new draw

@@ -8,12 +8,19 @@ so that a regression in `helpers` (network, batchnorm, optimizers, data) shows u
 - robustness: the range of learning rates that trains is wider with BN;
 - the later view: noisy BN still trains; BN makes the gradient more predictive along a step.
 (The covariate-shift experiment and its explorer: test_experiments.py, test_explorers.py.)
+The notebook file: its question and exercises are marked for nbgrader and come before their
+answers, and its experiments call the helper's re-estimation, never the student's.
 """
+
+import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from helpers import data
+from helpers.checks.predictions import PREDICTIONS
 from helpers.network import MLP, train
 from helpers.optimizers import GradientDescent
 from helpers.probes import (
@@ -23,6 +30,8 @@ from helpers.probes import (
     train_with_bn_noise,
     trainable_width,
 )
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "06_why_batchnorm_works.ipynb"
 
 try:  # tiny matrices: several BLAS threads only slow them down (a lot, on a busy machine)
     from threadpoolctl import threadpool_limits
@@ -218,3 +227,75 @@ def test_bn_is_smoother_along_a_gradient_step(digits32):
         result[norm] = smoothness_probe(net, params, state, Xp, yp, [0.2, 0.8])
     assert result["batch"]["smoothness"] < result["none"]["smoothness"] / 1.5
     assert result["batch"]["loss"][-1] < result["batch"]["loss0"]  # BN: the long step still helps
+
+
+# ----------------------------------------------------------------------------- the question
+def test_the_shifted_accuracy_without_reestimation_is_much_lower(shift_models, digits):
+    # The question's accepted answer, "much lower", means more than 10 points below clean.
+    X_train, X_test, _, y_test = digits
+    assert PREDICTIONS["shifted_accuracy_without_reestimation"]["choices"]["much lower"] is None
+    net, params, state = shift_models["BN"]
+    clean = net.accuracy(params, state, X_test / 16, y_test)
+    shifted = net.accuracy(params, state, data.exposure_shift(X_test, 1.0) / 16, y_test)
+    assert clean - shifted > 0.10
+
+
+# ----------------------------------------------------------------------------- the notebook file
+def _cells():
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def _graded(cells):
+    return {c["metadata"]["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(cells)
+            if "nbgrader" in c.get("metadata", {})}
+
+
+EXERCISES = {  # grade_id -> (points of its graded cell, the graded cell's assertion)
+    "predict_shifted_accuracy_without_reestimation":
+        (1, 'assert check_prediction("shifted_accuracy_without_reestimation", shifted_prediction)'),
+    "reestimate_bn_stats": (2, "assert check_reestimate_bn_stats(reestimate_bn_stats)"),
+    "interpret_sweep": (1, "assert check_range_width(range_width)"),
+}
+
+
+@pytest.mark.parametrize("grade_id", list(EXERCISES))
+def test_exercises_and_questions_are_marked_for_nbgrader(grade_id):
+    graded = _graded(_cells())
+    (i, solution), (j, test) = graded[grade_id], graded[f"{grade_id}_test"]
+    points, assertion = EXERCISES[grade_id]
+    assert solution["metadata"]["nbgrader"] == {
+        "grade": False, "solution": True, "locked": False, "grade_id": grade_id,
+        "schema_version": 3}
+    assert test["metadata"]["nbgrader"] == {
+        "grade": True, "solution": False, "locked": True, "grade_id": f"{grade_id}_test",
+        "points": points, "schema_version": 3}
+    assert j > i and assertion in "".join(test["source"])
+
+
+def test_the_question_comes_before_the_shifted_accuracies_and_the_exercise_before_its_recipe():
+    cells = _cells()
+    graded = _graded(cells)
+    text = ["".join(c["source"]) for c in cells]
+    reveal = next(i for i, t in enumerate(text) if 'shifted {spread_of(acc[:, at_full]' in t)
+    assert graded["predict_shifted_accuracy_without_reestimation_test"][0] < reveal
+    recipe = next(i for i, t in enumerate(text) if t.startswith("**How it is done.**"))
+    assert recipe > graded["reestimate_bn_stats_test"][0]
+    prompt = text[graded["reestimate_bn_stats"][0] - 1]    # the exercise's instructions
+    assert all(api in prompt for api in ("net.forward", "cache", "running_var{l}", "net.hidden"))
+
+
+def test_the_experiments_use_the_helpers_reestimation_not_the_students():
+    # The exercise defines reestimate_bn_stats in the notebook's namespace; a broken or
+    # unfinished answer must not change the numbers of the experiments (section 6 re-estimates
+    # the noisy networks' statistics), so only the exercise's cells call the bare name.
+    cells = _cells()
+    graded = _graded(cells)
+    bare = re.compile(r"(?<![\w.])reestimate_bn_stats\(")
+    calling = {i for i, c in enumerate(cells) if c["cell_type"] == "code"
+               and bare.search("".join(c["source"]))}
+    solution = graded["reestimate_bn_stats"][0]
+    assert solution in calling
+    assert all(i >= solution for i in calling)
+    assert len(calling) == 2  # the def and the one cell that compares it with the helper's
+    assert any("probes.reestimate_bn_stats(net, params, state, X_tr32)" in "".join(c["source"])
+               for c in cells)

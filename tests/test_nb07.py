@@ -1,17 +1,31 @@
 """Notebook 07 (batch norm in TensorFlow/Keras): the conventions the notebook states.
 
 The conventions of the notebook's translator table are asserted against Keras itself, so a Keras
-release that changes one of them makes this file fail. (The exercise's checker:
-test_checks_keras_port.py.)
+release that changes one of them makes this file fail; so is the answer of the notebook's
+question (what a call without `training` uses). The notebook file: its question and exercise
+are marked for nbgrader, and the question comes before the cell that answers it. (The exercise's
+checker: test_checks_keras_port.py.)
 """
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from helpers.batchnorm import batch_moments, batchnorm_inference, update_running_stats
+from helpers.batchnorm import (
+    batch_moments,
+    batchnorm_forward,
+    batchnorm_inference,
+    update_running_stats,
+)
+from helpers.checks.predictions import PREDICTIONS
 
 keras = tf.keras
 DT = "float64"
+NOTEBOOK = (Path(__file__).resolve().parent.parent / "notebooks"
+            / "07_batchnorm_in_tensorflow.ipynb")
 
 
 # ----------------------------------------------------------------------------- the conventions
@@ -86,3 +100,50 @@ def test_keras_3_stores_the_biased_variance_after_a_convolution_too():
     layer(x, training=True)
     biased = x.astype(np.float64).var(axis=(0, 1, 2))
     np.testing.assert_allclose(layer.moving_variance.numpy(), 0.9 + 0.1 * biased, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- the question
+def test_the_question_accepts_what_a_call_without_training_uses():
+    z = np.random.default_rng(2).normal(3.0, 2.0, size=(16, 4))
+    layer = bn_layer(4)
+    layer(z, training=True)  # moving statistics away from (0, 1), still far from the batch's
+    plain = layer(z).numpy()
+    ones, zeros = np.ones(4), np.zeros(4)
+    moving = batchnorm_inference(z, ones, zeros, layer.moving_mean.numpy(),
+                                 layer.moving_variance.numpy(), eps=1e-5)
+    batch = batchnorm_forward(z, ones, zeros, eps=1e-5)[0]
+    assert not np.allclose(moving, batch, atol=1e-3)  # the two answers are told apart
+    used = [name for name, out in (("moving statistics", moving), ("batch statistics", batch))
+            if np.allclose(plain, out, atol=1e-12)]
+    choices = PREDICTIONS["plain_call_statistics"]["choices"]
+    assert used == [choice for choice, feedback in choices.items() if feedback is None]
+
+
+# ----------------------------------------------------------------------------- the notebook file
+def _graded(cells):
+    return {c["metadata"]["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(cells)
+            if "nbgrader" in c.get("metadata", {})}
+
+
+@pytest.mark.parametrize("grade_id, points, assertion", [
+    ("predict_plain_call_statistics", 1,
+     'assert check_prediction("plain_call_statistics", plain_call)'),
+    ("port_to_keras", 2, "assert check_keras_port(build_keras_mlp)"),
+])
+def test_the_question_and_the_exercise_are_marked_for_nbgrader(grade_id, points, assertion):
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    graded = _graded(cells)
+    (i, solution), (j, test) = graded[grade_id], graded[f"{grade_id}_test"]
+    assert solution["metadata"]["nbgrader"] == {
+        "grade": False, "solution": True, "locked": False, "grade_id": grade_id,
+        "schema_version": 3}
+    assert test["metadata"]["nbgrader"] == {
+        "grade": True, "solution": False, "locked": True, "grade_id": f"{grade_id}_test",
+        "points": points, "schema_version": 3}
+    assert j > i and assertion in "".join(test["source"])
+    if grade_id.startswith("predict_"):  # before the cell that prints the answer, not after
+        text = ["".join(c["source"]) for c in cells]
+        answer = next(k for k, t in enumerate(text) if 'print("no training argument")' in t)
+        assert j < answer
+        assert not any("no argument: inference" in t or "runs in inference mode" in t
+                       for t in text[:j])

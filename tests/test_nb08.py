@@ -4,7 +4,10 @@ The notebook's claims are asserted here on smaller runs (3 seeds): BN degrades a
 while LN and GN do not; at m = 2 BN fails in training mode and neither running-variance
 convention nor exact statistics rescue it; batch variances are (m - 1) / m of the population's;
 a batch of one fails for BN in a dense layer only, and in a conv layer BN on one image is
-instance norm. (One example's output among its companions: test_experiments.py, test_explorers.py.)
+instance norm; the answer of the notebook's question (why inference mode beats training mode at
+m = 2) holds on every seed. The notebook file: its exercises and question are marked for nbgrader
+and come before their answers. (One example's output among its companions: test_experiments.py,
+test_explorers.py.)
 """
 
 import json
@@ -19,6 +22,7 @@ import matplotlib.pyplot as plt
 
 from helpers import data, experiments, normalization, plots, small_batches
 from helpers.batchnorm import batchnorm_forward
+from helpers.checks.predictions import PREDICTIONS
 from helpers.explorers import NormalizationCompanionsExplorer
 from helpers.network import MLP
 
@@ -137,19 +141,59 @@ def cells():
     return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
 
 
-def test_notebook_exercise_cells_are_marked_for_nbgrader(cells):
-    graded = {c["metadata"]["nbgrader"]["grade_id"]: c for c in cells
-              if "nbgrader" in c.get("metadata", {})}
-    solution_cell, test_cell = graded["layer_norm"], graded["layer_norm_test"]
+def _graded(cells):
+    return {c["metadata"]["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(cells)
+            if "nbgrader" in c.get("metadata", {})}
+
+
+@pytest.mark.parametrize("grade_id, points, assertion", [
+    ("layer_norm", 2, "assert check_layer_norm(layer_norm)"),
+    ("layer_norm_backward", 2, "assert check_layer_norm_backward(layer_norm_backward)"),
+    ("predict_inference_beats_training_mode_at_m2", 1,
+     'assert check_prediction("inference_beats_training_mode_at_m2", why_inference_wins)'),
+])
+def test_notebook_exercise_cells_are_marked_for_nbgrader(cells, grade_id, points, assertion):
+    graded = _graded(cells)
+    (i, solution_cell), (j, test_cell) = graded[grade_id], graded[f"{grade_id}_test"]
     assert solution_cell["metadata"]["nbgrader"] == {
-        "grade": False, "solution": True, "locked": False, "grade_id": "layer_norm",
+        "grade": False, "solution": True, "locked": False, "grade_id": grade_id,
         "schema_version": 3}
     assert test_cell["metadata"]["nbgrader"] == {
-        "grade": True, "solution": False, "locked": True, "grade_id": "layer_norm_test",
-        "points": 2, "schema_version": 3}
+        "grade": True, "solution": False, "locked": True, "grade_id": f"{grade_id}_test",
+        "points": points, "schema_version": 3}
     source = "".join(solution_cell["source"])
     assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
-    assert "assert check_layer_norm(layer_norm)" in "".join(test_cell["source"])
+    assert j > i and assertion in "".join(test_cell["source"])
+
+
+def test_answers_come_after_the_question_and_the_exercises(cells):
+    graded = _graded(cells)
+    text = ["".join(c["source"]) for c in cells]
+
+    def first(needle, cell_type):
+        return next(i for i, t in enumerate(text)
+                    if needle in t and cells[i]["cell_type"] == cell_type)
+
+    assert graded["predict_inference_beats_training_mode_at_m2_test"][0] < first(
+        "m_bn = sweep.bn", "code")                              # the table of the two modes
+    assert graded["layer_norm_test"][0] < first("z.var(axis=1, keepdims=True)", "markdown")
+    assert graded["layer_norm_backward_test"][0] < first("$$dz = ", "markdown")
+
+
+def test_the_question_accepts_the_reason_inference_mode_wins_at_m_2(sweep, digits_split):
+    # Inference mode beats training mode at m = 2 on every seed...
+    bn = sweep.bn
+    assert bn["biased"][0].min() > bn["train_mode_acc"][0].max()
+    # ...and the accepted reason is (b): with two examples every z_norm is +-1 (up to eps)
+    X_train = digits_split[0]
+    W1 = sweep.runs["batch", 2].params["W1"][0]
+    z_norm = batchnorm_forward(X_train[:2] @ W1, np.ones(32), np.zeros(32))[0]
+    spread = np.ptp(X_train[:2] @ W1, axis=0)
+    wide = spread > 0.1                                      # units where eps is negligible
+    assert wide.sum() > 16
+    np.testing.assert_allclose(np.abs(z_norm[:, wide]), 1.0, atol=1e-3)
+    choices = PREDICTIONS["inference_beats_training_mode_at_m2"]["choices"]
+    assert [c for c, feedback in choices.items() if feedback is None] == ["b"]
 
 
 def test_notebook_conventions(cells):

@@ -186,3 +186,68 @@ def test_dense_and_softmax_cross_entropy_match_tf():
     np.testing.assert_allclose(loss, tloss.numpy(), rtol=1e-12)
     for ours, theirs in zip((dx, dW, db), grads):
         np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-12)
+
+
+# ------------------------------------------------- the comparison in a separate process (02, 04)
+def _tensorflow_sum(values):
+    """Runs in the separate process: TensorFlow's sum, and whether TensorFlow was loaded there."""
+    import sys
+
+    from helpers.tf_reference import import_tensorflow
+
+    tf, _ = import_tensorflow()
+    print("hello from the separate process")
+    return float(tf.reduce_sum(tf.constant(values)).numpy()), "tensorflow" in sys.modules
+
+
+def test_in_separate_process_returns_tensorflows_result_and_relays_prints(capsys):
+    from helpers.tf_reference import in_separate_process
+
+    values = np.arange(1.0, 11.0)
+    total, loaded_there = in_separate_process(_tensorflow_sum, values)
+    assert total == 55.0 and loaded_there
+    assert "hello from the separate process" in capsys.readouterr().out
+
+
+def test_in_separate_process_keeps_tensorflow_out_of_the_caller():
+    # A fresh interpreter (this test process has TensorFlow loaded already) calls a function
+    # defined in its __main__, as a notebook does; TensorFlow is loaded only in the child.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from helpers.tf_reference import import_tensorflow, in_separate_process\n"
+        "def moments(z):\n"
+        "    tf, _ = import_tensorflow()\n"
+        "    mean, var = tf.nn.moments(tf.constant(z), axes=[0])\n"
+        "    return mean.numpy(), var.numpy()\n"
+        "import numpy as np\n"
+        "z = np.random.default_rng(0).normal(size=(16, 3))\n"
+        "mean, var = in_separate_process(moments, z)\n"
+        "print(np.allclose(mean, z.mean(axis=0)), np.allclose(var, z.var(axis=0)),\n"
+        "      'tensorflow' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.stdout.split() == ["True", "True", "False"], out.stderr[-2000:]
+
+
+def _raise_value_error(name):
+    raise ValueError(f"bad {name}")
+
+
+def test_in_separate_process_raises_the_functions_exception_here():
+    from helpers.tf_reference import in_separate_process
+
+    with pytest.raises(ValueError, match="bad gamma"):
+        in_separate_process(_raise_value_error, "gamma")
+
+
+def test_tensorflow_unavailable_is_an_import_error_that_pickles_with_its_note():
+    import pickle
+
+    from helpers.tf_reference import INSTALL_NOTE, TensorFlowUnavailable
+
+    error = pickle.loads(pickle.dumps(TensorFlowUnavailable(INSTALL_NOTE)))
+    assert isinstance(error, ImportError) and "pip install tensorflow" in str(error)
+    assert error._render_traceback_() == [f"TensorFlowUnavailable: {INSTALL_NOTE}"]

@@ -3,6 +3,11 @@
 Each function returns a list of runner.Case. Together, the cases of an exercise tell the right
 formula apart from each mistake the exercise looks for (a batch of 3, where m and m - 1 differ
 most; a constant unit, where eps matters; m != n, so a sum over the wrong axis changes a shape).
+
+Cases built to show a loss of precision come last, so that every other mistake is named on the
+ordinary cases first: means of 1e4 to 1e6 with a spread of about 1 in float64 (where the variance
+E[z**2] - E[z]**2 loses its digits), and float32 inputs (compared with a float32 tolerance).
+Their context names the hint used when no known mistake explains the failure.
 """
 
 import numpy as np
@@ -21,6 +26,12 @@ __all__ = [
     "range_width_cases",
     "track_running_stats_cases",
 ]
+
+# Far from 0: E[z**2] - E[z]**2 subtracts numbers of about 1e12 whose difference is about 1.
+LARGE_OFFSETS = [1e4, 1e5, 1e6]
+LARGE_OFFSET = {"fallback": "large offset"}
+# float32 inputs: a right function may compute in float32 (about 7 digits) or in float64.
+FLOAT32 = {"rtol": 1e-4, "atol": 5e-4, "fallback": "float32 offset"}
 
 # The small example the notebooks print before their checker cell.
 SMALL = np.array([[1.0, 2.0, -3.0], [3.0, 2.5, 0.0], [5.0, 1.0, 3.0], [7.0, 0.5, 4.0]])
@@ -56,6 +67,9 @@ def normalize_inputs_cases():
              {}),
         Case("a constant feature (variance 0) and eps=1e-3 passed by keyword",
              (constant, constant[:6] + 0.01), {"eps": 1e-3}),
+        Case("features far from 0 (means 1e4, 1e5 and 1e6, spread about 1)",
+             (features(50, [1.0, 2.0, 1.0], LARGE_OFFSETS),
+              features(8, [1.0, 2.0, 1.0], LARGE_OFFSETS)), {}, LARGE_OFFSET),
     ]
 
 
@@ -82,6 +96,13 @@ def batch_norm_cases():
              (constant, np.array([1.0, 2.0, 3.0]), np.array([0.5, -0.5, 0.25])), {}),
         Case("a single unit, shape (32, 1), far from 0 (mean 100)",
              (columns(rng, 32, [100.0], [5.0]), np.array([0.8]), np.array([-0.4])), {}),
+        Case("units far from 0 (means 1e4, 1e5 and 1e6, spread about 1)",
+             (columns(rng, 24, LARGE_OFFSETS, [1.0, 2.0, 1.0]), np.array([1.5, 0.5, 1.0]),
+              np.array([0.1, -0.2, 0.3])), {}, LARGE_OFFSET),
+        Case("float32 inputs, units around 300 with a spread of about 1",
+             tuple(a.astype(np.float32) for a in (
+                 columns(rng, 40, [300.0, -200.0, 250.0], [1.0, 0.5, 2.0]),
+                 np.array([1.2, 0.8, 2.0]), np.array([0.0, 0.5, -0.5]))), {}, FLOAT32),
     ]
 
 
@@ -172,6 +193,14 @@ def track_running_stats_cases():
              {"momentum": 0.99}),
         Case("a batch of 32 x 2, momentum=0.6 passed by keyword",
              (np.array([0.3, -1.5]), np.array([2.0, 10.0]), z3), {"momentum": 0.6}),
+        Case("a batch of 6 x 3 with tiny variances (about 1e-4), momentum=0.5",
+             (np.array([0.0, 1.0, -1.0]), np.array([1e-4, 2e-4, 5e-5]),
+              rng.normal(size=(6, 3)) * [0.01, 0.02, 0.005] + [0.0, 1.0, -1.0]),
+             {"momentum": 0.5}),
+        Case("units far from 0 (means 1e4, 1e5 and 1e6, spread about 1)",
+             (np.array(LARGE_OFFSETS), np.ones(3),
+              columns(rng, 16, LARGE_OFFSETS, [1.0, 2.0, 1.0])),
+             {"momentum": 0.5}, LARGE_OFFSET),
     ]
 
 
@@ -242,4 +271,7 @@ def layer_norm_cases():
         Case("an example whose units are all equal (variance 0) with the default eps",
              (np.vstack([examples(3, 4), np.full((1, 4), 2.5)]), np.array([1.0, 2.0, 0.5, 1.5]),
               np.array([0.5, -0.5, 0.25, 0.0])), {}),
+        Case("examples far from 0 (means 1e4, 1e5 and 1e6, spread about 1)",
+             (rng.normal(size=(3, 6)) + np.array(LARGE_OFFSETS)[:, None],
+              rng.uniform(0.5, 2.0, 6), rng.uniform(-1.0, 1.0, 6)), {}, LARGE_OFFSET),
     ]

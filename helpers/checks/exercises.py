@@ -1,4 +1,4 @@
-"""One spec per exercise, and its public checker.
+"""One spec per exercise, and its public checker (04's backward pass: backward.py).
 
 An Exercise (runner.py) names the student's arguments and outputs, the reference that gives the
 right answer, the cases to try (cases.py), and which families of the mistakes catalogue
@@ -14,8 +14,9 @@ import dataclasses
 
 import numpy as np
 
-from helpers import batchnorm, data, gradcheck
+from helpers import batchnorm, data
 from helpers.checks import cases
+from helpers.checks.backward import BATCHNORM_BACKWARD, check_batchnorm_backward
 from helpers.checks.mistakes import divisor, formula, hint
 from helpers.checks.runner import ATOL, RTOL, Exercise, Output, difference_problem, run_exercise
 
@@ -53,6 +54,10 @@ def normalize_inputs_variant(case, test_statistics="train", **switches):
     """X_train and X_test normalized with a mistake; the statistics are not compared."""
     X_train, X_test = case.args
     switches = {"eps": eps_of(case, 1e-8), **switches}
+    if test_statistics == "combined":  # mu and sigma of X_train and X_test stacked together
+        both = X_train if X_test is None else np.vstack([X_train, X_test])
+        return (formula(X_train, stats_of=both, **switches),
+                None if X_test is None else formula(X_test, stats_of=both, **switches), None, None)
     if X_test is None:
         test = None
     elif test_statistics == "own" or switches.get("wrong_axis"):
@@ -60,6 +65,14 @@ def normalize_inputs_variant(case, test_statistics="train", **switches):
     else:
         test = formula(X_test, stats_of=X_train, **switches)
     return formula(X_train, **switches), test, None, None
+
+
+def normalize_inputs_fallback(values, expected, case):
+    """Which set is wrong: the test set alone (its statistics), or the normalization itself."""
+    train_right = np.allclose(values[0], expected[0], rtol=RTOL, atol=ATOL)
+    if train_right and case.args[1] is not None:
+        return hint("test set transformation")
+    return hint("formula: input normalization")
 
 
 NORMALIZE_INPUTS = Exercise(
@@ -74,10 +87,11 @@ NORMALIZE_INPUTS = Exercise(
     cases=cases.normalize_inputs_cases,
     reference=lambda case: data.normalize_inputs(*case.args, **case.kwargs),
     variant=normalize_inputs_variant,
-    mistakes=("test set own statistics", "unbiased variance", "wrong axis", "mean not subtracted",
+    mistakes=("test set own statistics", "train and test statistics", "min-max scaling",
+              "no axis", "unbiased variance", "wrong axis", "mean not subtracted",
               "not divided by std", "eps missing", "eps outside sqrt", "divided by variance",
-              "eps fixed"),
-    fallback="formula: input normalization",
+              "eps fixed", "variance from moments"),
+    fallback=normalize_inputs_fallback,
     terms={"x": "X", "group": "feature", "over": "the training examples",
            "var_call": "np.var(X_train, axis=0)", "method": "Input normalization",
            "other_axis": "axis=1, along a row: one mean per example"},
@@ -93,7 +107,9 @@ def check_normalize_inputs(fn):
 
     Expected: (X_train_norm (m, n), X_test_norm (k, n) or None, mu (n,), sigma (n,)) with mu and
     the population variance var from X_train only, sigma = sqrt(var + eps), and both sets
-    normalized as (X - mu) / sigma (see helpers.data.normalize_inputs).
+    normalized as (X - mu) / sigma (see helpers.data.normalize_inputs). Recognises, among
+    others, test data normalized with its own or with train+test statistics, min-max scaling,
+    statistics without an axis, and E[X**2] - E[X]**2 (a case with means up to 1e6).
     Prints "All N checks passed." or the first problem with a hint; returns True/False.
     """
     return run_exercise(NORMALIZE_INPUTS, fn)
@@ -113,8 +129,8 @@ BATCH_NORM = Exercise(
     reference=lambda case: (batchnorm.batchnorm_forward(*case.args, **case.kwargs)[0],),
     variant=batch_norm_variant,
     mistakes=("returned z_norm", "gamma and beta swapped", "unbiased variance", "eps outside sqrt",
-              "eps missing", "eps fixed", "wrong axis", "divided by variance",
-              "not divided by std", "mean not subtracted"),
+              "eps missing", "eps fixed", "wrong axis", "no axis", "divided by variance",
+              "not divided by std", "mean not subtracted", "variance from moments"),
     fallback="formula: batch norm",
     nan="zero variance",
 )
@@ -142,8 +158,9 @@ def tensorflow_problem(tf, case, values):
     mean, variance = tf.nn.moments(tf.constant(z), axes=[0])
     reference = tf.nn.batch_normalization(tf.constant(z), mean, variance, offset=beta,
                                           scale=gamma, variance_epsilon=eps_of(case)).numpy()
+    context = case.context or {}
     problem = difference_problem("z_tilde (compared with tf.nn.batch_normalization)", values[0],
-                                 reference)
+                                 reference, context.get("rtol", RTOL), context.get("atol", ATOL))
     return problem and f"{problem}\n  Hint: {hint('formula: batch norm')}"
 
 
@@ -155,7 +172,10 @@ def check_batch_norm(fn, use_tensorflow=True):
     helpers.batchnorm.batchnorm_forward, which also returns a cache). Each case is compared with
     helpers.batchnorm and, when TensorFlow can be imported (and use_tensorflow is True), with
     tf.nn.batch_normalization. Recognises the common mistakes (ddof=1, eps outside the sqrt or
-    missing or fixed, wrong axis, gamma and beta swapped, returning z_norm) and prints a hint.
+    missing or fixed, wrong or no axis, gamma and beta swapped, returning z_norm, the variance
+    as E[z**2] - E[z]**2, a computation in float32) and prints a hint. The last two cases are
+    far from 0 (means up to 1e6 in float64; float32 inputs around 300, compared at float32
+    precision, rtol 1e-4): a right function may return float32 or float64 for float32 inputs.
     Prints "All N checks passed." or the first problem; returns True/False; never raises.
     """
     tf = import_tensorflow() if use_tensorflow else None
@@ -258,116 +278,12 @@ def check_numerical_gradient(fn):
     return run_exercise(NUMERICAL_GRADIENT, fn)
 
 
-# ---------------------------------------------------------------------------- 04 batchnorm_backward
-BACKWARD_OUTPUTS = ("dz", "dgamma", "dbeta")
-GRADCHECK_TOL = 1e-8  # float64 centred differences agree with a right backward pass far better
-
-
-def batchnorm_backward_variant(case, mean_branch=True, var_branch=True, gamma_in_dz=True, axis=0,
-                               inv_std_twice=False, swap=False):
-    dz_tilde, cache = case.args
-    z_norm, inv_std, m = cache["z_norm"], cache["inv_std"], cache["m"]
-    dz_norm = cache["gamma"] * dz_tilde if gamma_in_dz else dz_tilde
-    total = m * dz_norm
-    if mean_branch:
-        total = total - dz_norm.sum(axis=axis, keepdims=True)
-    if var_branch:
-        total = total - z_norm * (dz_norm * z_norm).sum(axis=axis, keepdims=True)
-    dz = inv_std / m * total * (inv_std if inv_std_twice else 1.0)
-    dgamma, dbeta = (dz_tilde * z_norm).sum(axis=0), dz_tilde.sum(axis=0)
-    return (dz, dbeta, dgamma) if swap else (dz, dgamma, dbeta)
-
-
-def numerical_batchnorm_gradients(context, dz_tilde):
-    """(dz, dgamma, dbeta) of sum(z~ * dz_tilde) by centred differences (helpers.gradcheck)."""
-    z, gamma, beta = (context[name].copy() for name in ("z", "gamma", "beta"))
-
-    def z_tilde(_):  # f(x) for gradcheck, which nudges x (z, gamma or beta) in place
-        return batchnorm.batchnorm_forward(z, gamma, beta, eps=context["eps"])[0]
-
-    return tuple(gradcheck.numerical_gradient_array(z_tilde, x, dz_tilde) for x in (z, gamma, beta))
-
-
-def gradient_check(exercise, values, expected, case, errors=None):
-    """A message if a relative error against the numerical gradient is 1e-8 or more.
-
-    errors: a list that collects the relative errors of every case (for the final report).
-    """
-    numerical = numerical_batchnorm_gradients(case.context, case.args[0])
-    relative = [gradcheck.relative_error(np.asarray(value, dtype=np.float64), gradient)
-                for value, gradient in zip(values, numerical)]
-    if errors is not None:
-        errors.append(relative)
-    worst = int(np.argmax(relative))
-    if relative[worst] < GRADCHECK_TOL:
-        return None
-    return (f"gradient check failed: relative error of {BACKWARD_OUTPUTS[worst]} = "
-            f"{relative[worst]:.2g} (must be below 1e-8).")
-
-
-def backward_fallback(values, expected):
-    """The derivation, naming the outputs that differ from the reference."""
-    wrong = [name for name, value, reference in zip(BACKWARD_OUTPUTS, values, expected)
-             if not np.allclose(value, reference, rtol=RTOL, atol=ATOL)]
-    return hint("formula: backward", wrong=", ".join(wrong) or "the outputs")
-
-
-BATCHNORM_BACKWARD = Exercise(
-    name="batchnorm_backward",
-    args=("dz_tilde", "cache"),
-    outputs=(Output("dz", shape_of(0)), Output("dgamma", per_column(0)),
-             Output("dbeta", per_column(0))),
-    cases=cases.batchnorm_backward_cases,
-    reference=lambda case: batchnorm.batchnorm_backward(*case.args),
-    variant=batchnorm_backward_variant,
-    mistakes=("dgamma and dbeta swapped", "both branches missing", "mean branch missing",
-              "variance branch missing", "gamma missing from dz", "sums over the wrong axis",
-              "inv_std twice"),
-    fallback=backward_fallback,
-    situations={"broadcast": "broadcast (backward)"},
-    nan="NaN (backward)",
-    compare=gradient_check,
-)
-
-
-def order_of(x):
-    """A rounding-proof bound for a small positive number: '< 1e-10' style."""
-    if x <= 0:
-        return "0"
-    return f"< 1e{int(np.floor(np.log10(x))) + 1}"
-
-
-def check_batchnorm_backward(fn):
-    """Check a student's batchnorm_backward(dz_tilde, cache) -> (dz, dgamma, dbeta).
-
-    The student receives the cache of helpers.batchnorm.batchnorm_forward(z, gamma, beta, eps),
-    a dict whose documented keys are: "z_norm" (m, n); "gamma" (n,); "inv_std" (1, n), equal to
-    1 / sqrt(var + eps); "m", the batch size; "axes" = (0,) (it also holds "mu", "var", "eps").
-    Expected: dz (m, n), dgamma (n,), dbeta (n,), the gradients of the loss for upstream
-    gradient dz_tilde (m, n).
-    Each case is a float64 gradient check (helpers.gradcheck, centred differences of
-    sum(z~ * dz_tilde)) with gamma != 1 and a non-uniform upstream gradient; every relative
-    error must be below 1e-8. Recognises the common mistakes (mean or variance branch missing,
-    wrong axis, dgamma/dbeta swapped, gamma forgotten) and prints a hint.
-    Prints the largest relative errors and "All N checks passed.", or the first problem;
-    returns True/False; never raises.
-    """
-    errors = []
-    exercise = dataclasses.replace(
-        BATCHNORM_BACKWARD, compare=lambda *args: gradient_check(*args, errors=errors))
-    passed = run_exercise(exercise, fn)
-    if passed:
-        worst = np.max(np.asarray(errors), axis=0)
-        print("Largest relative error against the numerical gradient: "
-              + ", ".join(f"{name} {order_of(e)}" for name, e in zip(BACKWARD_OUTPUTS, worst))
-              + " (all below 1e-8).")
-    return passed
-
-
 # --------------------------------------------------------------------------- 05 track_running_stats
 def track_running_stats_variant(case, momentum=None, ddof=0, statistic="var", returned="blend",
-                                swap=False):
+                                swap=False, eps_in_var=0.0, no_axis=False):
     old_mean, old_var, z = case.args
+    if no_axis:  # one mean and variance for the whole batch, broadcast to every unit
+        z = np.broadcast_to(z.reshape(-1, 1), (z.size, z.shape[1]))
     weight = case.kwargs.get("momentum", 0.9)
     if momentum == "reversed":
         weight = 1 - weight
@@ -375,6 +291,7 @@ def track_running_stats_variant(case, momentum=None, ddof=0, statistic="var", re
         weight = momentum
     mu = z.mean(axis=0)
     spread = z.std(axis=0) if statistic == "std" else z.var(axis=0, ddof=min(ddof, len(z) - 1))
+    spread = spread + eps_in_var
     new = {"blend": (weight * old_mean + (1 - weight) * mu,
                      weight * old_var + (1 - weight) * spread),
            "batch": (mu, spread),
@@ -391,7 +308,8 @@ TRACK_RUNNING_STATS = Exercise(
         *case.args[:2], *batchnorm.batch_moments(case.args[2]), case.kwargs.get("momentum", 0.9)),
     variant=track_running_stats_variant,
     mistakes=("momentum reversed", "unbiased variance", "std instead of variance", "momentum fixed",
-              "batch statistics alone", "old statistics unchanged", "running statistics swapped"),
+              "batch statistics alone", "old statistics unchanged", "running statistics swapped",
+              "eps in running variance", "no axis (running)"),
     fallback="formula: running averages",
     notes={"unbiased variance": " It is the variance the batch was normalized with. (PyTorch's "
                                 "running variance averages the unbiased one: another "
@@ -407,7 +325,8 @@ def check_track_running_stats(fn):
     exponentially weighted average; Keras' momentum), returned as (running_mean, running_var).
     Compared with helpers.batchnorm.update_running_stats on fresh data. Recognises the
     reversed (PyTorch) momentum, the unbiased variance, the std instead of the variance, a fixed
-    momentum, returning only the batch's or only the old statistics, swapped outputs.
+    momentum, returning only the batch's or only the old statistics, swapped outputs, eps added
+    to the variance, statistics without an axis, keepdims, E[z**2] - E[z]**2.
     Prints "All N checks passed." or the first problem with a hint; returns True/False.
     """
     return run_exercise(TRACK_RUNNING_STATS, fn)
@@ -516,8 +435,9 @@ LAYER_NORM = Exercise(
     cases=cases.layer_norm_cases,
     reference=layer_norm_reference,
     variant=layer_norm_variant,
-    mistakes=("wrong axis", "gamma and beta swapped", "unbiased variance", "eps outside sqrt",
-              "returned z_norm", "eps missing", "eps fixed", "keepdims lost"),
+    mistakes=("wrong axis", "no axis", "gamma and beta swapped", "unbiased variance",
+              "eps outside sqrt", "returned z_norm", "eps missing", "eps fixed", "keepdims lost",
+              "variance from moments"),
     fallback="formula: layer norm",
     terms={"group": "example", "over": "its units", "axis": "axis=1, keepdims=True",
            "stat_shape": "(m, 1)", "count": "n", "var_call": "np.var(z, axis=1, keepdims=True)",
@@ -535,7 +455,8 @@ def check_layer_norm(fn):
     helpers.normalization.layernorm_forward, which also returns a cache and is tested against
     keras.layers.LayerNormalization). Recognises the common mistakes (statistics over the batch
     axis, i.e. batch norm; ddof=1; eps outside the sqrt, missing or fixed; gamma and beta
-    swapped; returning z_norm; keepdims forgotten) and prints a hint.
+    swapped; returning z_norm; keepdims forgotten; no axis; E[z**2] - E[z]**2) and prints a
+    hint.
     Prints "All N checks passed." or the first problem; returns True/False; never raises.
     """
     return run_exercise(LAYER_NORM, fn)

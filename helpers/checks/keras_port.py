@@ -10,6 +10,8 @@ exercises the answer is a model, not arrays, so this checker has its own steps p
 Keras is imported on first use, so that `import helpers.checks` stays fast.
 """
 
+import warnings
+
 import numpy as np
 
 from helpers.checks.mistakes import hint
@@ -64,6 +66,18 @@ def keras_layers(model, keras):
     return out
 
 
+def to_numpy(value, keras):
+    """A Keras tensor or variable as a float64 NumPy array, converted quietly.
+
+    This conversion is the checker's own, not the student's: Keras' np.array on a variable
+    raises a NumPy DeprecationWarning (the copy keyword), which must not be reported as a note
+    on a correct answer. Only warnings raised by the student's code are recorded.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float64)
+
+
 def same(value, expected):
     """Weights equal to float32 precision (a float32 model is accepted)."""
     value = np.asarray(value, dtype=np.float64)
@@ -107,7 +121,9 @@ def layer_settings_problem(dense, bns, net):
 
 def weights_problem(dense, bns, net, params, state, keras):
     """The first weight that differs from params / state, as a message, or None."""
-    numpy = keras.ops.convert_to_numpy
+    def numpy(value):
+        return to_numpy(value, keras)
+
     for l, d in enumerate(dense, start=1):
         W, kernel = params[f"W{l}"], numpy(d.kernel)
         if not same(kernel, W):
@@ -192,23 +208,36 @@ def check_port_case(fn, case, keras):
 
     ours, _, _ = net.forward(params, state, X, training=False)
     ours_train, new_state, _ = net.forward(params, state, X, training=True)
+
+    def logits_of(**training):
+        logits = model(X, **training)  # the student's model: its warnings are recorded
+        return to_numpy(logits, keras)
+
     try:
-        logits = keras.ops.convert_to_numpy(model(X, training=False)).astype(np.float64)
-        logits_train = keras.ops.convert_to_numpy(model(X, training=True)).astype(np.float64)
+        # The plain call (as model.predict and a student's own code make it) comes second: it
+        # must be inference, and a training-mode call would move the moving statistics.
+        logits = logits_of(training=False)
+        problem = mode_problem(logits, ours, ours_train, "inference mode (training=False)",
+                               "keras: batch statistics at inference")
+        if problem:
+            return problem
+        problem = mode_problem(logits_of(), ours, ours_train, "a plain call, model(X),",
+                               "keras: training default")
+        if problem:
+            return problem
+        logits_train = logits_of(training=True)
     except Exception as error:  # any mistake in student code becomes a hint
         return (f"Calling your model on X of shape {X.shape} raised {type(error).__name__}: "
                 f"{error}\n  Hint: {hint('keras: input shape', n_x=net.layer_sizes[0])}")
-    problem = (mode_problem(logits, ours, ours_train, "inference mode (training=False)",
-                            "keras: batch statistics at inference")
-               or mode_problem(logits_train, ours_train, ours, "training mode (training=True)",
-                               "keras: moving statistics in training"))
+    problem = mode_problem(logits_train, ours_train, ours, "training mode (training=True)",
+                           "keras: moving statistics in training")
     if problem:
         return problem
     bns = [layer for layer in keras_layers(model, keras)
            if isinstance(layer, keras.layers.BatchNormalization)]
     for l, bn in enumerate(bns, start=1):
         for name, theirs in (("running_mean", "moving_mean"), ("running_var", "moving_variance")):
-            if not same(keras.ops.convert_to_numpy(getattr(bn, theirs)), new_state[f"{name}{l}"]):
+            if not same(to_numpy(getattr(bn, theirs), keras), new_state[f"{name}{l}"]):
                 return (f"After one training-mode call, {theirs} of BatchNormalization layer {l} "
                         f"differs from our updated {name}{l}.\n"
                         f"  Hint: {hint('keras: momentum', momentum=net.momentum)}")
@@ -216,10 +245,13 @@ def check_port_case(fn, case, keras):
 
 
 def import_keras():
-    """Keras on the TensorFlow backend, imported quietly (no C++ log lines)."""
+    """Keras on the TensorFlow backend, imported quietly (no C++ log lines, and no Python
+    warning on stderr, which an autograder would score as a failure)."""
     from helpers.tf_reference import import_tensorflow
 
-    _, keras = import_tensorflow()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, keras = import_tensorflow()
     return keras
 
 
@@ -232,16 +264,21 @@ def check_keras_port(fn):
     mode (model(X, training=False), moving statistics) and in training mode
     (model(X, training=True), batch statistics and one update of the moving statistics).
     A float32 model passes too.
+    The model is also called plainly, model(X), which must be inference mode too (a model whose
+    training flag defaults to True, or BN layers called with training=True, fail there).
     Recognises the common mistakes (Keras' default epsilon 1e-3 or momentum 0.99 left in,
     momentum reversed, use_bias=True before BN, W transposed, moving statistics not copied,
-    training flag not reaching BN, a frozen BN layer) and prints a hint.
+    training flag not reaching BN or fixed, a frozen BN layer) and prints a hint. Without
+    TensorFlow it prints one sentence saying so and returns False.
     Prints "All N checks passed." or the first problem; returns True/False; never raises.
     """
     try:
         keras = import_keras()
-    except Exception as error:  # no Keras: nothing to check against
-        print(f"Keras could not be imported ({type(error).__name__}: {error}), so the port "
-              f"cannot be checked.\n  Hint: install the course requirements (tensorflow).")
+    except Exception as error:  # no TensorFlow (TensorFlowUnavailable) or a broken install
+        print(f"This check needs TensorFlow and Keras, which cannot be imported here "
+              f"({type(error).__name__}); install them with `pip install -r requirements.txt` "
+              f"(or run this notebook on Colab, where they are installed) and run this cell "
+              f"again.")
         return False
     passed = run_cases(fn, port_cases(), lambda f, case: check_port_case(f, case, keras))
     if passed:

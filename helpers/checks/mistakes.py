@@ -83,6 +83,38 @@ CATALOGUE = {
                                "entry per {group}, shape {shape}."),
     "shape: wrong axis": Mistake("{name} has one entry per {group}: reduce over {over}, {axis} "
                                  "(you reduced over the other axis)."),
+    "output None": Mistake(
+        "{name} is None: compute it and return the array itself. (A line such as `{name} = "
+        "print(...)` or an in-place method like `.sort()` gives None.)"),
+    "shape: no axis": Mistake(
+        "{name} is a single number: a mean or variance without axis= averages over every "
+        "entry. {name} has one entry per {group}: reduce over {over}, {axis}."),
+    "wrong order": Mistake(
+        "Your values look right but are returned in the wrong order: end with "
+        "`return {names}`, in this order."),
+    "float32": Mistake(
+        "Your formula looks right: the difference is round-off. {name} is {dtype} (about 7 "
+        "significant digits) while the inputs are float64 (about 16). Compute in float64: "
+        "remove the .astype(np.float32) or dtype=np.float32 (NumPy keeps float64 inputs "
+        "float64)."),
+    "precision": Mistake(
+        "Your result agrees with the expected values to only about {digits} significant digits: "
+        "that looks like a precision problem rather than a wrong formula. Look for a step that "
+        "loses digits: "
+        "a computation in float32, or a variance computed as E[z**2] - E[z]**2 (subtract the "
+        "mean first, as np.var does)."),
+    "large offset": Mistake(
+        "Your function passed the earlier cases but not this one, whose values sit far from 0 "
+        "(a mean of about 1e6, a spread of about 1): a precision problem. The usual cause is a "
+        "variance computed as E[{x}**2] - E[{x}]**2, which subtracts two huge, nearly equal "
+        "numbers; subtract the mean first and average the squared deviations (as np.var "
+        "does)."),
+    "float32 offset": Mistake(
+        "Your function passed the float64 cases but not this float32 one, whose values sit far "
+        "from 0 compared to their spread: a precision problem. float32 keeps about 7 significant "
+        "digits, and a variance computed as E[{x}**2] - E[{x}]**2 loses most of them here. "
+        "Subtract the mean first and average the squared deviations (as np.var does), or "
+        "compute in float64 ({x}.astype(np.float64))."),
     "NaN": Mistake("Print your function's intermediate values on a small example to see where the "
                    "first NaN or inf appears."),
     "zero variance": Mistake("When all values of one {group} are equal, its variance is 0 and "
@@ -112,6 +144,16 @@ CATALOGUE = {
         "z - mu then subtracts example i's mean from UNIT i. Keep the axis: "
         "z.mean(axis=1, keepdims=True) has shape (m, 1) and lines up with the rows.",
         ({"keepdims": False},)),
+    "no axis": Mistake(
+        "Your mean and variance have no axis: np.mean({x}) and np.var({x}) without axis= "
+        "average over EVERY entry, giving one number for the whole array. {method} takes one "
+        "mean and one variance per {group}, over {over}: pass {axis}.", ({"no_axis": True},)),
+    "variance from moments": Mistake(
+        "Your variance is computed as E[{x}**2] - E[{x}]**2 (mean of squares minus the squared "
+        "mean). That is right on paper but loses precision when the mean is large compared to "
+        "the spread, as in this case: two huge, nearly equal numbers are subtracted. "
+        "Subtract the mean first and average the squared deviations, np.mean(({x} - mu)**2, "
+        "...), as np.var does.", ({"variance": "moments"},)),
     "eps outside sqrt": Mistake(
         "eps is outside the square root: divide by np.sqrt({var} + eps), not "
         "np.sqrt({var}) + eps.", ({"spread": "sqrt(var) + eps"},)),
@@ -142,6 +184,20 @@ CATALOGUE = {
         "TRAINING set's mu and sigma: the model was trained on that transformation, and a test "
         "set's own statistics depend on which examples happen to be in it (one example alone "
         "has variance 0).", ({"test_statistics": "own"},)),
+    "train and test statistics": Mistake(
+        "mu and sigma were computed from X_train and X_test together. The test set must not "
+        "shape the normalization: it stands for data the model has never seen. Compute mu and "
+        "sigma from X_train alone and use those same numbers for X_test.",
+        ({"test_statistics": "combined"},)),
+    "min-max scaling": Mistake(
+        "That is min-max scaling: it maps each {group} to [0, 1] using its smallest and largest "
+        "values, so one outlier decides the scale. This exercise standardizes: each {group} "
+        "should end up with mean 0 and variance 1 (use its mean and standard deviation).",
+        ({"scaling": "min-max"},)),
+    "test set transformation": Mistake(
+        "Your X_train_norm is right but X_test_norm is not. The test set must go through exactly "
+        "the transformation the training set went through: the same mu and sigma, computed from "
+        "X_train alone (statistics that involve X_test leak it into the model's input)."),
     "statistics returned": Mistake(
         "Return mu = the training mean per feature and sigma = np.sqrt(var + eps), the numbers "
         "you divided by, each of shape (n,)."),
@@ -179,17 +235,22 @@ CATALOGUE = {
         "dgamma and dbeta are swapped: dbeta = sum of dz~ over the batch (beta is added), "
         "dgamma = sum of dz~ * z_norm (gamma multiplies z_norm).", ({"swap": True},)),
     "both branches missing": Mistake(
-        "The mean and variance branches are both missing: you treated mu and var as constants, "
-        "dz = gamma * dz~ / sqrt(var + eps). But every z moves mu and var too; add the two paths "
-        "through mu and var.", ({"mean_branch": False, "var_branch": False},)),
+        "The paths through mu and through var are both missing: your dz is only the direct "
+        "path, as if mu and var were constants. But every z moves its unit's mu and var. Walk "
+        "the rest of the graph: step 5's dinv_std, step 4's dvar, step 3's term from dvar in "
+        "dcentered, and step 1's contribution of dmu to dz.",
+        ({"mean_branch": False, "var_branch": False},)),
     "mean branch missing": Mistake(
-        "The mean branch is missing: z changes mu, and mu changes every z_norm. Subtract the batch "
-        "average of dz_norm: dz = inv_std / m * (m * dz_norm - sum(dz_norm) - z_norm * "
-        "sum(dz_norm * z_norm)), sums over the batch (axis=0).", ({"mean_branch": False},)),
+        "The path through mu is missing: dz lacks the contribution of dmu. z moves mu (step 1), "
+        "and mu moves every centered value of its unit (step 2). Check step 2's dmu, which "
+        "collects the gradient of every example of the batch, and that step 1 hands each "
+        "example its share of it and adds that to dz.", ({"mean_branch": False},)),
     "variance branch missing": Mistake(
-        "The variance branch is missing: z changes var, and var scales every z_norm. Subtract "
-        "z_norm * sum(dz_norm * z_norm) as well: dz = inv_std / m * (m * dz_norm - sum(dz_norm) "
-        "- z_norm * sum(dz_norm * z_norm)).", ({"var_branch": False},)),
+        "The path through var is missing: dcentered lacks the term from dvar. var is the mean "
+        "of centered**2 (step 3), so each centered value also reaches the loss through var and "
+        "inv_std. Check steps 5 and 4 (dinv_std collected over the batch, then dvar) and that "
+        "step 3 adds the term from dvar to dcentered before step 2 uses it.",
+        ({"var_branch": False},)),
     "gamma missing from dz": Mistake(
         "gamma is missing from dz: z~ = gamma * z_norm + beta, so the gradient reaching z_norm is "
         "dz_norm = gamma * dz~, not dz~ itself.", ({"gamma_in_dz": False},)),
@@ -219,6 +280,15 @@ CATALOGUE = {
     "old statistics unchanged": Mistake(
         "You returned the old running statistics unchanged: blend in the batch's, "
         "new = momentum * old + (1 - momentum) * batch.", ({"returned": "old"},)),
+    "eps in running variance": Mistake(
+        "You added eps to the variance before averaging it: running_var must average the "
+        "batch variances themselves. eps belongs to the division, np.sqrt(running_var + eps), "
+        "when the running statistics are used at test time.",
+        ({"eps_in_var": 1e-5}, {"eps_in_var": 1e-3})),
+    "no axis (running)": Mistake(
+        "Your batch mean and variance have no axis: z.mean() and z.var() average over every "
+        "entry, giving one number for all units. The running statistics keep one value per "
+        "unit: average z over the batch, axis=0.", ({"no_axis": True},)),
     "running statistics swapped": Mistake(
         "running_mean and running_var are swapped in your return statement.", ({"swap": True},)),
 
@@ -236,7 +306,9 @@ CATALOGUE = {
 
     # --------------------------------------------------------------- the right formulas
     "formula: input normalization": Mistake(
-        "Compare your formula with (X - mu) / np.sqrt(var + eps)."),
+        "Each feature of X_train should end up with mean 0 and variance 1: subtract its "
+        "training mean mu and divide by sigma = np.sqrt(var + eps), with mu and var over the "
+        "training examples (axis=0)."),
     "formula: batch norm": Mistake(
         "Compare your code with the four steps: mu, var, z_norm = (z - mu) / np.sqrt(var + eps), "
         "z_tilde = gamma * z_norm + beta."),
@@ -315,6 +387,11 @@ CATALOGUE = {
         "Your model normalizes with the batch's own statistics even when called with "
         "training=False. Do not fix training=True when calling a layer: Keras passes the model's "
         "training flag on to every BatchNormalization layer."),
+    "keras: training default": Mistake(
+        "Called plainly, as model.predict and most code call it, your model normalizes with the "
+        "batch's own statistics: its training flag defaults to True (e.g. `def call(self, x, "
+        "training=True)`). Default it to None (or False), so that only fit and "
+        "model(X, training=True) use batch statistics."),
     "keras: moving statistics in training": Mistake(
         "In training mode your model used the moving statistics: the training flag does not reach "
         "batch norm. Do not fix training=False when calling a layer, and do not freeze BN "
@@ -326,9 +403,13 @@ CATALOGUE = {
 }
 
 
-def hint(key, terms=None, note="", **values):
-    """The hint of the family `key`, filled from the exercise's terms and the given values."""
-    return CATALOGUE[key].hint.format(**{**BATCH_NORM_TERMS, **(terms or {}), **values}) + note
+def hint(key, terms=None, note="", own=None, **values):
+    """The hint of the family `key`, filled from the exercise's terms and the given values.
+
+    own: the exercise's own families (key -> Mistake), looked up before the catalogue.
+    """
+    template = (own or {}).get(key) or CATALOGUE[key]
+    return template.hint.format(**{**BATCH_NORM_TERMS, **(terms or {}), **values}) + note
 
 
 # ----------------------------------------------------------------------------- the formula
@@ -344,21 +425,33 @@ def divisor(var, eps, kind="sqrt(var + eps)"):
 
 def formula(z, gamma=1.0, beta=0.0, eps=1e-5, *, axis=0, stats_of=None, mu=None, var=None,
             ddof=0, wrong_axis=False, keepdims=True, centre=True, spread="sqrt(var + eps)",
-            swap=False, output="z_tilde"):
+            swap=False, output="z_tilde", no_axis=False, variance="two-pass",
+            scaling="standard"):
     """gamma * (z - mu) / sqrt(var + eps) + beta: batch norm (axis=0), layer norm (axis=1), or
     input normalization (gamma = 1, beta = 0), with switches that reproduce the common mistakes.
 
     mu, var: given statistics (running averages); else computed from stats_of (default z) over
-    `axis`, or over the other axis of a 2-D array with wrong_axis=True.
+    `axis`, or over the other axis of a 2-D array with wrong_axis=True, or over every entry with
+    no_axis=True (np.mean(z) without axis=).
     The other switches are the catalogue's: ddof; keepdims; centre=False (the mean not
-    subtracted); spread (see divisor); swap (gamma and beta); output="z_norm" (no scale, shift).
+    subtracted); spread (see divisor); swap (gamma and beta); output="z_norm" (no scale, shift);
+    variance="moments" (E[z**2] - E[z]**2, which loses precision far from 0);
+    scaling="min-max" ((z - min) / (max - min)).
     """
+    source = z if stats_of is None else stats_of
+    axis = None if no_axis else (1 - axis if wrong_axis else axis)
+    if scaling == "min-max":
+        low = source.min(axis=axis, keepdims=True)
+        return gamma * (z - low) / (source.max(axis=axis, keepdims=True) - low) + beta
     if mu is None or var is None:
-        source = z if stats_of is None else stats_of
-        axis = 1 - axis if wrong_axis else axis
-        ddof = min(ddof, source.shape[axis] - 1)  # ddof=1 on one value would divide by 0
+        count = source.size if axis is None else source.shape[axis]
+        ddof = min(ddof, count - 1)  # ddof=1 on one value would divide by 0
         mu = source.mean(axis=axis, keepdims=keepdims)
-        var = source.var(axis=axis, ddof=ddof, keepdims=keepdims)
+        if variance == "moments":
+            var = ((source ** 2).mean(axis=axis, keepdims=keepdims) - mu ** 2) * count / (
+                count - ddof)
+        else:
+            var = source.var(axis=axis, ddof=ddof, keepdims=keepdims)
     z_norm = ((z - mu) if centre else z) / divisor(var, eps, spread)
     if output == "z_norm":
         return z_norm

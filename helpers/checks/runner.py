@@ -6,24 +6,34 @@ returns True (all checks passed) or False. It compares with the reference implem
 
 One case goes through the same steps for every exercise (`check_case`):
     1. call the function on copies of the inputs       (an exception, an input changed in place)
-    2. unpack what it returned                          (None, a tuple of the wrong length)
+    2. unpack what it returned                          (None, a tuple of the wrong length,
+                                                         right values in the wrong order)
     3. each output: type, shape, finite numbers         (keepdims, the wrong axis, NaN)
     4. compare with the reference                       (the first output that differs ...)
-    5. name the mistake                                 (... and the known mistake that explains it)
+    5. name the mistake                                 (... and the known mistake that explains
+                                                         it, else a precision problem, else the
+                                                         exercise's fallback hint)
     Outputs with a hint of their own (normalize_inputs' mu and sigma) go through 3-4 last.
+
+Messages use the student's own names where the runner can know them: the parameter names of
+their function (inspect.signature) and the names in its `return` statement. Warnings raised
+while checking never reach stderr (an autograder scores any stderr output as a failure): they
+are printed as a note after the result.
 
 The pieces:
     Case, Output, Exercise   one input; one returned value; one exercise's spec
     call_safely              run the student's function, catching any exception
     array_problem            is a value an ndarray of the expected shape, with finite numbers?
     difference_problem       does an array match the reference?
-    matching_mistake         which known mistake would have produced exactly these outputs?
     run_cases                loop over cases, print the first problem or "All N checks passed."
     run_exercise             run_cases with check_case, for an Exercise
+Which mistake explains wrong outputs is diagnosis.py's job; the student's names are names.py's.
 """
 
 import copy
+import dataclasses
 import numbers
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -31,6 +41,14 @@ from typing import NamedTuple
 import numpy as np
 
 from helpers.checks import mistakes
+from helpers.checks.diagnosis import (
+    ATOL,
+    RTOL,
+    diagnosis,
+    matching_mistake,
+    order_problem,
+)
+from helpers.checks.names import in_their_words, returned_names, student_names
 
 __all__ = [
     "ATOL",
@@ -48,8 +66,6 @@ __all__ = [
     "run_exercise",
     "unpack",
 ]
-
-RTOL, ATOL = 1e-6, 1e-9  # float64 round-off is ~1e-15; real mistakes differ far more
 
 
 # ----------------------------------------------------------------------------- the spec
@@ -94,7 +110,7 @@ class Exercise:
     variant:   variant(case, **switches) -> the outputs a known mistake gives (see mistakes.py)
     mistakes:  catalogue keys of the mistakes to look for, in this order
     fallback:  catalogue key of the hint when no known mistake matches, or a function
-               (outputs, expected) -> hint
+               (outputs, expected) -> hint, or (outputs, expected, case) -> hint
     terms:     the exercise's words for the hints' {placeholders} (see mistakes.BATCH_NORM_TERMS)
     notes:     catalogue key -> text appended to that hint for this exercise
     situations: situation ("broadcast", "in place", ...) -> catalogue key of its hint here
@@ -102,8 +118,13 @@ class Exercise:
     own_versions: catalogue key -> the versions of that mistake to try here, instead of the
                catalogue's (e.g. eps fixed at this exercise's own default)
     compare:   (exercise, outputs, expected, case) -> message or None; default: whether an
-               output differs from the reference (rtol, atol)
+               output differs from the reference (rtol, atol; a case may set its own in
+               context["rtol"] / context["atol"], e.g. for float32 inputs)
     after:     (case, outputs) -> message or None, a last check once the outputs are right
+    own_hints: this exercise's own families, key -> mistakes.Mistake (looked up before the
+               catalogue; for mistakes that only this exercise can make)
+    A case's context["fallback"] names the hint for that case when no known mistake matches
+    (e.g. "large offset" on a case built to show a loss of precision).
     """
 
     name: str
@@ -123,14 +144,16 @@ class Exercise:
     atol: float = ATOL
     compare: Callable | None = None
     after: Callable | None = None
+    own_hints: dict = field(default_factory=dict)
 
     def versions(self, key):
         """The versions of the mistake `key` tried here: the exercise's own, or the catalogue's."""
-        return self.own_versions.get(key, mistakes.CATALOGUE[key].versions)
+        family = self.own_hints.get(key) or mistakes.CATALOGUE[key]
+        return self.own_versions.get(key, family.versions)
 
     def hint(self, key, **values):
         """The catalogue's hint `key` in this exercise's words, with its note if it has one."""
-        return mistakes.hint(key, self.terms, self.notes.get(key, ""), **values)
+        return mistakes.hint(key, self.terms, self.notes.get(key, ""), self.own_hints, **values)
 
 
 # ----------------------------------------------------------------------------- 1. the call
@@ -164,7 +187,8 @@ def call_safely(fn, case, arg_names=None, hints=None):
     hints = hints or {}
     copies = copy.deepcopy(case.args)
     try:
-        result = fn(*copies, **case.kwargs)
+        with np.errstate(all="warn"):  # floating-point trouble becomes a warning, never stderr
+            result = fn(*copies, **case.kwargs)
     except Exception as error:  # any mistake in student code becomes a hint
         situation = error_situation(error)
         text = hints.get(situation) or mistakes.hint(
@@ -203,7 +227,9 @@ def unpack(result, outputs):
 
 # ----------------------------------------------------------------------------- 3. each output
 def shape_hint(name, got, shape, m=None, terms=None):
-    """Why an output may have shape `got` instead of `shape`: keepdims, or the other axis."""
+    """Why an output may have shape `got` instead of `shape`: keepdims, the other axis, none."""
+    if got == () and len(shape) == 1:
+        return mistakes.hint("shape: no axis", terms, name=name)
     if len(shape) == 1 and got in ((1,) + shape, shape + (1,)):
         return mistakes.hint("shape: keepdims", terms, name=name, shape=shape)
     if len(shape) == 1 and m not in (None, shape[0]) and got in ((m,), (1, m), (m, 1)):
@@ -217,6 +243,12 @@ def array_problem(name, value, shape, *, m=None, terms=None, nan_hint=None):
     m: the batch size, so that a result of m entries is recognised as reduced over the wrong
     axis; terms: the exercise's words for the hints; nan_hint: the hint for NaN or inf.
     """
+    if value is None:
+        return (f"{name} is None, expected a NumPy array of shape {shape}.\n"
+                f"  Hint: {mistakes.hint('output None', name=name)}")
+    if np.isscalar(value) and len(shape) == 1:  # e.g. np.mean(x) without axis= gives a float
+        return (f"{name} is the single number {value!r}, expected a NumPy array of shape "
+                f"{shape}.\n  Hint: {shape_hint(name, (), shape, terms=terms)}")
     if not isinstance(value, np.ndarray):
         return (f"{name} is a {type(value).__name__}, expected a NumPy array of shape {shape}.\n"
                 f"  Hint: {mistakes.hint('not an array')}")
@@ -274,61 +306,24 @@ def difference_problem(name, value, expected, rtol=RTOL, atol=ATOL):
     return f"{name} differs from the expected values (largest difference {largest:.3g})."
 
 
+def tolerances(exercise, case):
+    """(rtol, atol) for this case: the case's own (context) or the exercise's."""
+    context = case.context or {}
+    return context.get("rtol", exercise.rtol), context.get("atol", exercise.atol)
+
+
 def first_difference(exercise, values, expected, case):
     """A message about the first output that differs from the reference, or None.
 
     Outputs with their own hint are left out: check_case compares them afterwards."""
+    rtol, atol = tolerances(exercise, case)
     for output, value, reference in zip(exercise.outputs, values, expected):
         if reference is None or output.hint:
             continue
-        problem = difference_problem(output.name, value, reference, exercise.rtol, exercise.atol)
+        problem = difference_problem(output.name, value, reference, rtol, atol)
         if problem:
             return problem
     return None
-
-
-# ----------------------------------------------------------------------------- 5. the mistake
-def matching_mistake(outputs, candidates):
-    """The hint of the first known mistake whose outputs all match `outputs`, else None.
-
-    outputs: tuple of values (None entries are skipped);
-    candidates: list of (hint, mistaken_outputs) with the same layout.
-    """
-    for hint, mistaken in candidates:
-        pairs = [(o, m) for o, m in zip(outputs, mistaken) if o is not None and m is not None]
-        with np.errstate(all="ignore"):
-            if pairs and all(
-                np.shape(o) == np.shape(m) and np.allclose(o, m, rtol=RTOL, atol=ATOL)
-                for o, m in pairs
-            ):
-                return hint
-    return None
-
-
-def mistaken_outputs(exercise, case):
-    """(hint, outputs) for every version of every mistake the exercise looks for."""
-    candidates = []
-    with np.errstate(all="ignore"):
-        for key in exercise.mistakes:
-            for switches in exercise.versions(key):
-                try:
-                    outputs = exercise.variant(case, **switches)
-                except ValueError:  # this mistake cannot even run on this case's shapes
-                    continue
-                candidates.append((exercise.hint(key, **switches), outputs))
-    return candidates
-
-
-def diagnosis(exercise, case, values, expected):
-    """The hint for wrong outputs: a known mistake's that gives the same, or the fallback."""
-    compared = tuple(None if output.hint else value
-                     for output, value in zip(exercise.outputs, values))
-    found = matching_mistake(compared, mistaken_outputs(exercise, case))
-    if found:
-        return found
-    if callable(exercise.fallback):
-        return exercise.fallback(values, expected)
-    return exercise.hint(exercise.fallback)
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -343,6 +338,10 @@ def check_case(exercise, fn, case):
     values, problem = unpack(result, exercise.outputs)
     if problem:
         return problem
+    if exercise.compare is None or len(values) > 1:
+        problem = order_problem(exercise, values, expected, case, *tolerances(exercise, case))
+        if problem:
+            return problem
     # First the outputs that mistakes are recognised on (most mistakes show up there) ...
     for output, value in zip(exercise.outputs, values):
         problem = not output.hint and value_problem(exercise, output, value, case)
@@ -357,8 +356,8 @@ def check_case(exercise, fn, case):
             problem = value_problem(exercise, output, value, case)
             if problem:
                 return problem
-            problem = difference_problem(output.name, value, reference, exercise.rtol,
-                                         exercise.atol)
+            problem = difference_problem(output.name, value, reference,
+                                         *tolerances(exercise, case))
             if problem:
                 return f"{problem}\n  Hint: {exercise.hint(output.hint)}"
     return exercise.after(case, values) if exercise.after else None
@@ -389,6 +388,15 @@ def run_cases(fn, cases, check):
         print(f"{fn.__module__}.{fn.__name__} is the course's own reference implementation, "
               f"not your code.\n  Hint: {mistakes.hint('course reference')}")
         return False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every warning is recorded, none reaches stderr
+        passed = first_failure(fn, cases, check) is None
+    warning_notes(caught)
+    return passed
+
+
+def first_failure(fn, cases, check):
+    """Run the cases until one fails; print it (or that all passed) and return its number."""
     for number, case in enumerate(cases, start=1):
         try:
             problem = check(fn, case)
@@ -397,11 +405,28 @@ def run_cases(fn, cases, check):
                        f"  Hint: {mistakes.hint('not checkable')}")
         if problem:
             print(f"Check {number} of {len(cases)} failed: {case.description}\n  {problem}")
-            return False
+            return number
     print(f"All {len(cases)} checks passed.")
-    return True
+    return None
+
+
+def warning_notes(caught, most=3):
+    """Print the distinct warnings raised while checking, as a note on stdout."""
+    seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    for text in seen[:most]:
+        print(f"Note: a warning was raised while checking (it does not fail the check): {text}")
+    if len(seen) > most:
+        print(f"Note: {len(seen) - most} more different warnings were raised.")
 
 
 def run_exercise(exercise, fn):
     """Check a student's function for one exercise on its cases; True if all pass."""
-    return run_cases(fn, exercise.cases(), lambda f, case: check_case(exercise, f, case))
+    arguments = {ours: theirs for ours, theirs in student_names(fn, exercise.args).items()
+                 if ours not in {output.name for output in exercise.outputs}}
+    outputs = returned_names(fn, [output.name for output in exercise.outputs])
+    spec = dataclasses.replace(exercise, args=tuple(arguments.get(a, a) for a in exercise.args))
+
+    def check(f, case):
+        return in_their_words(check_case(spec, f, case), arguments, outputs)
+
+    return run_cases(fn, exercise.cases(), check)

@@ -9,14 +9,30 @@ An explorer is
   pyplot, so Jupyter never shows it a second time), whose artists `draw(result)` updates in place;
   it is rendered to PNG bytes in an `ipywidgets.Image`, next to `readout_html(result)`.
 
+Crisp and steady: the figure is drawn at PIXEL_RATIO (2) times the pixels it is shown at, and
+the image is shown at its CSS size (FIGSIZE x CSS_DPI), never stretched; the readout has one
+line per part and a fixed height, so the box does not grow or jump while a slider moves.
+
+A picture before the kernel runs: the explorer displays itself as ONE output whose bundle holds
+the live widget view and, beside it, a PNG of the figure with the readout under it (and the
+readout as text/plain). JupyterLab with a live kernel shows the widget; an unrun or untrusted
+notebook, GitHub, nbviewer and `jupyter nbconvert --to html` show the picture (as long as the
+stored notebook carries no widget state: execute with
+`--ExecutePreprocessor.store_widget_state=False`, tests/test_explorers.py checks it).
+
 Every explorer exposes `sliders` (its controls by name), `result` (the last compute), `image`,
 `readout`, `redraw_ms` (how long each redraw took, kernel side) and `widget` (the whole box); it
 displays itself when it is the last expression of a cell.
 """
 
+import base64
+import html
 import io
 import math
+import re
+import struct
 import time
+import zlib
 from typing import NamedTuple
 
 import ipywidgets as widgets
@@ -25,7 +41,8 @@ import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["Checkbox", "Choice", "Explorer", "Slider", "join", "layout", "make_control"]
+__all__ = ["Checkbox", "Choice", "Explorer", "Slider", "join", "layout", "make_control",
+           "number"]
 
 
 # ----------------------------------------------------------------------------- control specs
@@ -77,8 +94,15 @@ def make_control(spec, label_width="8em", width="32em"):
                                    **extra)
     if isinstance(spec, Choice):
         if spec.buttons:
+            # Buttons as wide as their text (style.button_width), and the label beside them as
+            # for the sliders: the widget's box is not a flex row by default, so its label
+            # would sit above the buttons.
+            longest = max(len(str(option)) for option in spec.options)
+            style = {**style, "button_width": f"{0.65 * longest + 2.2:.1f}em"}
             return widgets.ToggleButtons(options=spec.options, value=spec.value,
-                                         description=spec.description, style=style)
+                                         description=spec.description, style=style,
+                                         layout=widgets.Layout(display="flex", width="auto",
+                                                               align_items="center"))
         return widgets.SelectionSlider(options=spec.options, value=spec.value,
                                        description=spec.description, style=style, layout=size)
     if isinstance(spec, Checkbox):
@@ -96,6 +120,44 @@ def layout(controls, image, readout):
     return widgets.VBox([*controls, image, readout])
 
 
+def remember(cache, key, value, size):
+    """cache[key] = value, dropping the oldest entry when the cache holds `size` already."""
+    if len(cache) >= size:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
+def png_bytes(rgb, level=1):
+    """rgb: (height, width, 3 or 4) uint8, the alpha channel ignored -> PNG bytes, made for
+    speed (a redraw sends one).
+
+    The figure is opaque, so RGB loses nothing. No per-row filter and zlib level 1: plots are
+    mostly flat colour, which compresses well without filtering; measured on notebook 01's
+    1440 x 640 figure: half the time of Pillow's encoder at level 1, and a smaller file.
+    `level`: zlib's, 1 (fast, for every redraw) to 9 (small, for the picture stored once).
+    """
+    height, width, _ = rgb.shape
+    rows = np.zeros((height, 1 + 3 * width), dtype=np.uint8)  # each row: filter byte 0, pixels
+    pixels = rows[:, 1:].reshape(height, width, 3)  # a view into rows: one copy, no temporary
+    pixels[...] = rgb[..., :3]
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), level)) + chunk(b"IEND", b""))
+
+
+def number(value, spec):
+    """format(value, spec) without a negative zero: -0.001 with ".2f" reads "0.00", not "-0.00"."""
+    text = format(value, spec)
+    if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0]):
+        return text[1:]
+    return text
+
+
 # ----------------------------------------------------------------------------- the base class
 class Explorer:
     """Base class: declared controls + compute + one figure updated in place + readout.
@@ -103,11 +165,14 @@ class Explorer:
     Subclasses set FIGSIZE (and LABEL_WIDTH, CONTROL_WIDTH for their controls) and implement
     `controls()`, `compute(params)`, `setup_figure(figure)` (create the artists once),
     `dynamic_artists()`, `draw(result)` (update them) and `readout_html(result)`; optionally
-    `static_key(result)`. A subclass sets its data attributes, then calls `super().__init__()`.
+    `static_key(result)`, `layer_artists()` with `layer_key(result)`, and a call to `warm_up`.
+    A subclass sets its data attributes, then calls `super().__init__()`.
     """
 
     FIGSIZE = (9.0, 4.0)
-    DPI = 80
+    CSS_DPI = 80  # CSS pixels per inch of FIGSIZE: the size the figure is shown at
+    PIXEL_RATIO = 2  # drawn at 2 x the CSS pixels: sharp on high-density screens too
+    READOUT_LINE = 1.45  # em, the height of one readout line
     LABEL_WIDTH = "8em"
     CONTROL_WIDTH = "32em"
     MAX_BACKGROUNDS = 16
@@ -118,21 +183,33 @@ class Explorer:
             raise TypeError(f"{type(self).__name__}.controls() declared no control")
         self.sliders = {spec.name: make_control(spec, self.LABEL_WIDTH, self.CONTROL_WIDTH)
                         for spec in specs}
-        self.figure = Figure(figsize=self.FIGSIZE, dpi=self.DPI, layout="none")
+        self.figure = Figure(figsize=self.FIGSIZE, dpi=self.CSS_DPI * self.PIXEL_RATIO,
+                             layout="none")
         FigureCanvasAgg(self.figure)  # draw off-screen, never through pyplot
-        self.image = widgets.Image(format="png")
-        self.readout = widgets.HTML()
+        width, height = self.css_size()
+        # Shown at its CSS size, so never stretched; narrower only if the page is.
+        self.image = widgets.Image(format="png", layout=widgets.Layout(
+            width=f"{width}px", height=f"{height}px", max_width="100%", object_fit="contain"))
+        self.readout = widgets.HTML(layout=widgets.Layout(width=f"{width}px", max_width="100%"))
         self.redraw_ms = []
         self.result = None
         self.setup_figure(self.figure)
-        for artist in self.dynamic_artists():
+        for artist in [*self.layer_artists(), *self.dynamic_artists()]:
             artist.set_animated(True)
         self._backgrounds = {}  # static_key -> rendered background (axes, ticks, labels)
+        self._layers = {}  # (static_key, layer_key) -> background + layer artists
         self._background_key = object()  # the key of the background shown last; none yet
         for control in self.sliders.values():
             control.observe(self._on_change, names="value")
         self.widget = layout(self.sliders.values(), self.image, self.readout)
         self.redraw()
+        # Fixed height: as many lines as the first readout has parts (see `join`).
+        lines = self.readout.value.count("<div")
+        self.readout.layout.height = f"{self.READOUT_LINE * max(lines, 1) + 0.3:.2f}em"
+
+    def css_size(self):
+        """(width, height) in CSS pixels the figure is shown at."""
+        return round(self.FIGSIZE[0] * self.CSS_DPI), round(self.FIGSIZE[1] * self.CSS_DPI)
 
     def params(self):
         """The current control values, {name: value}."""
@@ -143,42 +220,87 @@ class Explorer:
         start = time.perf_counter()
         self.result = self.compute(self.params())
         self.draw(self.result)
-        self.image.value = self._render_png(self.static_key(self.result))
+        self.image.value = self._render_png(self.static_key(self.result),
+                                            self.layer_key(self.result))
         self.readout.value = self.readout_html(self.result)
         self.redraw_ms.append(1000.0 * (time.perf_counter() - start))
 
-    def _render_png(self, key):
+    def _render_png(self, key, layer_key=None):
         """The figure as PNG bytes, redrawing only what changes ("blitting").
 
         Axes, ticks and labels are most of the drawing time and rarely change, so they are drawn
         once into a cached background (redrawn only when `static_key` changes); each update
-        restores that background and draws just the dynamic artists on top.
+        restores that background and draws just the dynamic artists on top. Explorers with
+        `layer_artists` (slow to draw, changed by some controls only) also cache the background
+        with those drawn on it, per `layer_key`.
         """
         canvas = self.figure.canvas
-        if key not in self._backgrounds:
-            canvas.draw()  # dynamic artists are marked animated, so this skips them
-            # Keep one background per key: toggling back (e.g. to an activation seen before)
-            # then costs a restore, not a full draw (measured ~400 -> ~50 ms).
-            if len(self._backgrounds) >= self.MAX_BACKGROUNDS:
-                self._backgrounds.pop(next(iter(self._backgrounds)))
-            self._backgrounds[key] = canvas.copy_from_bbox(self.figure.bbox)
+        layered = bool(self.layer_artists())
+        if layered and (key, layer_key) in self._layers:
+            canvas.restore_region(self._layers[key, layer_key])
         else:
-            canvas.restore_region(self._backgrounds[key])
+            if key not in self._backgrounds:
+                canvas.draw()  # layer and dynamic artists are marked animated: skipped here
+                # One background per key: toggling back (e.g. to an activation seen before)
+                # then costs a restore, not a full draw (measured ~400 -> ~50 ms).
+                remember(self._backgrounds, key, canvas.copy_from_bbox(self.figure.bbox),
+                         self.MAX_BACKGROUNDS)
+            else:
+                canvas.restore_region(self._backgrounds[key])
+            if layered:
+                for artist in self.layer_artists():
+                    self.figure.draw_artist(artist)
+                remember(self._layers, (key, layer_key),
+                         canvas.copy_from_bbox(self.figure.bbox), self.MAX_BACKGROUNDS)
         self._background_key = key
         for artist in self.dynamic_artists():
             self.figure.draw_artist(artist)
-        # The figure is opaque, so RGB loses nothing; zlib level 1 halves the encoding time of
-        # the default level at about the same size (measured: 6.5 vs 11.7 ms, 71 kB both).
-        buffer = io.BytesIO()
-        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
-        PIL.Image.fromarray(rgb).save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+        return png_bytes(np.asarray(canvas.buffer_rgba()))
+
+    def warm_up(self, settings):
+        """Draw now the background of each setting in `settings` (a list of {control: value}),
+        so that the first visit to it costs a restore, not a full draw at the figure's
+        resolution (several hundred ms on a slow machine). The figure shown does not change."""
+        for change in settings:
+            result = self.compute({**self.params(), **change})
+            self.draw(result)
+            self._render_png(self.static_key(result), self.layer_key(result))
+        self.draw(self.result)
+        self._background_key = self.static_key(self.result)  # the one the image shows
 
     def _on_change(self, change):
         self.redraw()
 
+    def static_png(self):
+        """PNG bytes of the figure as it is now with the readout under it, as text: the picture
+        an unrun notebook shows. Drawn at PIXEL_RATIO x the CSS size, like the live figure."""
+        canvas = self.figure.canvas
+        canvas.draw()  # the background; then the animated (layer and dynamic) artists on it
+        for artist in [*self.layer_artists(), *self.dynamic_artists()]:
+            self.figure.draw_artist(artist)
+        figure_rgb = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+        lines = readout_lines(self.readout.value)
+        band = Figure(figsize=(self.FIGSIZE[0], 0.05 + 0.2 * len(lines)), dpi=self.figure.dpi)
+        FigureCanvasAgg(band)
+        for i, line in enumerate(lines):
+            band.text(0.01, 1 - (i + 0.5) / len(lines), line, fontsize=9.5, va="center",
+                      ha="left", family="DejaVu Sans")
+        band.canvas.draw()
+        band_rgb = np.asarray(band.canvas.buffer_rgba())[..., :3]
+        return png_bytes(np.vstack([figure_rgb, band_rgb]), level=9)
+
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The widget view, and the static picture beside it for frontends without a kernel."""
+        data = dict(self.widget._repr_mimebundle_(**kwargs))
+        png = self.static_png()
+        width = self.css_size()[0]
+        height = round(PIL.Image.open(io.BytesIO(png)).height / self.PIXEL_RATIO)
+        data["image/png"] = base64.b64encode(png).decode("ascii")
+        data["text/plain"] = (f"{type(self).__name__}: "
+                              + "; ".join(readout_lines(self.readout.value))
+                              + "\n(a picture at the default setting; run the notebook to move "
+                              "the controls)")
+        return data, {"image/png": {"width": width, "height": height}}
 
     # To be provided by each explorer.
     def controls(self):
@@ -206,7 +328,27 @@ class Explorer:
         """Anything hashable; the background (axes, labels) is redrawn when it changes."""
         return ()
 
+    def layer_artists(self):
+        """Optional: artists slow to draw that only some controls change (e.g. a shaded image),
+        drawn over the background and cached with it per `layer_key`."""
+        return []
+
+    def layer_key(self, result):
+        """Anything hashable that changes exactly when the layer artists do."""
+        return None
+
+
+_LINE = ('<div style="line-height: {height}em; white-space: nowrap; overflow: hidden; '
+         'text-overflow: ellipsis">{part}</div>')
+
 
 def join(parts):
-    """Readout parts separated by a spaced bar."""
-    return " &nbsp;|&nbsp; ".join(parts)
+    """The readout: one line per part, never wrapped (too long a line ends in "..."), so the
+    readout keeps its height while the numbers change."""
+    return "".join(_LINE.format(height=Explorer.READOUT_LINE, part=part) for part in parts)
+
+
+def readout_lines(readout):
+    """The readout's lines as plain text (tags dropped, entities decoded)."""
+    parts = re.findall(r"<div[^>]*>(.*?)</div>", readout, flags=re.S) or [readout]
+    return [html.unescape(re.sub(r"<[^>]+>", "", part)).strip() for part in parts]

@@ -6,7 +6,7 @@ import numpy as np
 
 from helpers import batchnorm, experiments, plots
 from helpers.experiments import ACTIVATION_NAMES, SATURATION, SATURATION_SLOPE
-from helpers.explorers.base import Choice, Explorer, Slider, join
+from helpers.explorers.base import Choice, Explorer, Slider, join, number
 
 __all__ = ["BatchNormExplorer", "IdentityBlendExplorer"]
 
@@ -22,6 +22,9 @@ class BatchNormExplorer(Explorer):
       "activation": "sigmoid", "tanh" or "relu", the g applied to z~.
     Four histograms (all units pooled): z, z_norm, z~ (saturated region shaded: where g's slope
     is below 30% of its maximum, |z~| > 2.42 for sigmoid, > 1.21 for tanh) and g(z~).
+    The y axes stay fixed while the sliders move (set from the default setting, with room to
+    grow), so bar heights compare across settings; a bar taller than its axis is cut at the top
+    and the panel says how tall the tallest bar is.
     The numbers are helpers.experiments.bn_activation.
     """
 
@@ -31,8 +34,10 @@ class BatchNormExplorer(Explorer):
     OUTPUT_EDGES: ClassVar[dict] = {"sigmoid": np.linspace(0.0, 1.0, 51),
                                     "tanh": np.linspace(-1.0, 1.0, 51),
                                     "relu": np.linspace(0.0, 10.0, 51)}
-    FIGSIZE = (9.0, 5.6)
+    FIGSIZE = (9.6, 4.6)
     LABEL_WIDTH, CONTROL_WIDTH = "4em", "30em"
+    DEFAULTS: ClassVar[dict] = {"gamma": 1.0, "beta": 0.0, "eps": 1e-5}
+    HEADROOM = 1.6  # fixed y limits: the default setting's tallest bar times this, rounded up
 
     def __init__(self, z):
         self.z = experiments.dense_batch(z)
@@ -40,8 +45,19 @@ class BatchNormExplorer(Explorer):
         pad = 0.05 * (high - low) + 1e-12
         self.z_edges = np.linspace(low - pad, high + pad, 61)
         self._z_heights = plots.histogram_percent(self.z, self.z_edges)  # z never changes
-        self._ylims = {}
+        self._ylims = self._fixed_ylims()
         super().__init__()
+        self.warm_up([{"activation": name} for name in self.ACTIVATIONS])
+
+    def _fixed_ylims(self):
+        """{panel: y limit}, "a" per activation: the default setting's tallest bar x HEADROOM."""
+        limits = {"z": plots.nice_limit(self._z_heights.max())}
+        for name in self.ACTIVATIONS:
+            heights = self.compute({**self.DEFAULTS, "activation": name})["heights"]
+            limits["z_norm"] = plots.nice_limit(self.HEADROOM * heights["z_norm"].max())
+            limits["z_tilde"] = plots.nice_limit(self.HEADROOM * heights["z_tilde"].max())
+            limits["a", name] = min(plots.nice_limit(self.HEADROOM * heights["a"].max()), 100.0)
+        return limits
 
     def controls(self):
         return [
@@ -72,8 +88,8 @@ class BatchNormExplorer(Explorer):
 
     def setup_figure(self, figure):
         axes = figure.subplots(2, 2)
-        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.94, hspace=0.5,
-                               wspace=0.25)
+        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.11, top=0.94, hspace=0.62,
+                               wspace=0.22)
         (ax_z, ax_norm), (ax_tilde, ax_a) = axes
         self._axes = {"z": ax_z, "z_norm": ax_norm, "z_tilde": ax_tilde, "a": ax_a}
         self._steps = {
@@ -97,24 +113,23 @@ class BatchNormExplorer(Explorer):
                       ax_tilde.axvspan(edge, 10, color=plots.PALETTE["orange"], alpha=0.2,
                                        lw=0)]
         ax_tilde.legend(loc="upper left", fontsize=8)
+        self._legend_for = None  # the activation the legend describes; draw() sets it
+        ax_z.set_ylim(0, self._ylims["z"])
+        ax_norm.set_ylim(0, self._ylims["z_norm"])
+        ax_tilde.set_ylim(0, self._ylims["z_tilde"])
+        # "tallest bar 43% (cut)": shown only when a bar is taller than its fixed axis.
+        self._cut = {key: self._axes[key].text(
+            0.98, 0.95, "", transform=self._axes[key].transAxes, ha="right", va="top",
+            fontsize=8, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+            for key in ("z_norm", "z_tilde", "a")}
 
     def dynamic_artists(self):
-        return [self._steps["z_norm"], self._steps["z_tilde"], self._steps["a"]]
+        return [self._steps["z_norm"], self._steps["z_tilde"], self._steps["a"],
+                *self._cut.values()]
 
     def static_key(self, result):
-        # Axis limits and the shaded region change only with the activation or a new y step.
-        return (result["activation"], tuple(sorted(self._ylims.items())))
-
-    def _update_ylim(self, key, peak):
-        """Keep a panel's y limit while the tallest bar fits and fills at least 1/8 of it.
-
-        Changing a limit redraws the axes (slow), so it changes in steps (1, 2, 5 x 10^k) and
-        only when needed, not on every small move of a slider.
-        """
-        current = self._ylims.get(key)
-        if current is None or peak > current / 1.05 or peak < current / 8:
-            self._ylims[key] = min(plots.nice_limit(peak), 100.0)  # no bar exceeds 100 %
-        self._axes[key].set_ylim(0, self._ylims[key])
+        # Axis limits are fixed; the output axis and the shaded region change with g only.
+        return result["activation"]
 
     def draw(self, result):
         name = result["activation"]
@@ -122,8 +137,10 @@ class BatchNormExplorer(Explorer):
         self._steps["z_norm"].set_data(result["heights"]["z_norm"], self.NORM_EDGES)
         self._steps["z_tilde"].set_data(result["heights"]["z_tilde"], self.TILDE_EDGES)
         self._steps["a"].set_data(result["heights"]["a"], self.OUTPUT_EDGES[name])
-        for key, heights in result["heights"].items():
-            self._update_ylim(key, heights.max())
+        self._axes["a"].set_ylim(0, self._ylims["a", name])
+        for key, text in self._cut.items():
+            peak, top = result["heights"][key].max(), self._axes[key].get_ylim()[1]
+            text.set_text(f"tallest bar {peak:.0f}% (cut)" if peak > top else "")
         self._axes["a"].set_xlim(self.OUTPUT_EDGES[name][0], self.OUTPUT_EDGES[name][-1])
         self._axes["a"].set_title(f"4. a = {name}(z~)")
         left, right = self._flat
@@ -135,11 +152,14 @@ class BatchNormExplorer(Explorer):
             left.set_x(-10), left.set_width(10 - edge)
             right.set_x(edge), right.set_width(10 - edge), right.set_visible(True)
             left.set_label(f"saturated: |z~| > {edge:.2f}")  # the readout says why
-        self._axes["z_tilde"].legend(loc="upper left", fontsize=8)
+        if name != self._legend_for:  # a new legend only when g changes (it is slow to make)
+            self._axes["z_tilde"].legend(loc="upper left", fontsize=8)
+            self._legend_for = name
 
     def readout_html(self, result):
-        parts = [f"<b>z~</b>: mean {result['z_tilde_mean']:.2f}, std {result['z_tilde_std']:.2f}",
-                 f"<b>z_norm</b> std {result['z_norm_std']:.3f}"]
+        parts = [f"<b>z~</b>: mean {number(result['z_tilde_mean'], '.2f')}, std "
+                 f"{result['z_tilde_std']:.2f} &nbsp;|&nbsp; <b>z_norm</b>: std "
+                 f"{result['z_norm_std']:.3f}"]
         name = result["activation"]
         if name == "relu":
             parts.append(f"<b>dead outputs</b> (relu = 0): {result['dead']:.1%}, "
@@ -224,6 +244,6 @@ class IdentityBlendExplorer(Explorer):
         self._left.set_ylim(0, result["ylim"])
 
     def readout_html(self, result):
-        return join([f"<b>blend</b> t = {result['blend']:.2f}",
-                     "gamma = (1 - t) + t sqrt(var + eps), beta = t mu",
+        return join([f"<b>blend</b> t = {result['blend']:.2f}: gamma = (1 - t) + t sqrt(var + eps),"
+                     f" beta = t mu",
                      f"<b>max |z~ - z|</b> = {result['max_abs_diff']:.3g}"])

@@ -3,7 +3,7 @@
 import numpy as np
 
 from helpers import experiments, plots, regression, validation
-from helpers.explorers.base import Checkbox, Explorer, Slider, join
+from helpers.explorers.base import Checkbox, Explorer, Slider, join, number, remember
 
 __all__ = ["InputScaleExplorer"]
 
@@ -23,7 +23,7 @@ class InputScaleExplorer(Explorer):
     in (the loss over (w1, w2) with b = b*).
     """
 
-    FIGSIZE = (9.0, 4.0)
+    FIGSIZE = (9.0, 4.3)
     LABEL_WIDTH, CONTROL_WIDTH = "11em", "34em"
 
     def __init__(self, X, t, feature_names=("feature 1", "feature 2"), max_steps=1000, tol=1e-6,
@@ -43,7 +43,9 @@ class InputScaleExplorer(Explorer):
         self.extent = self._fixed_extent()
         self.w1_grid = np.linspace(self.extent[0], self.extent[1], grid_points)
         self.w2_grid = np.linspace(self.extent[2], self.extent[3], grid_points)
+        self._landscapes = {}  # (scale, normalize) -> LossLandscape: the lr slider reuses it
         super().__init__()
+        self.warm_up([{"normalize": True}])  # the axes of normalized inputs, drawn once now
 
     def _fixed_extent(self):
         """One square window that holds the start and every minimum the sliders can produce."""
@@ -73,8 +75,11 @@ class InputScaleExplorer(Explorer):
         scale, fraction, normalize = params["scale"], params["lr"], bool(params["normalize"])
         X = experiments.scaled_features(self.X, scale, normalize)
         run = experiments.descent(X, self.t, fraction, self.max_steps, self.tol)
-        landscape = experiments.loss_landscape(X, self.t, self.w1_grid, self.w2_grid,
-                                               optimum=(run.theta_star, run.loss_star))
+        landscape = self._landscapes.get((scale, normalize))
+        if landscape is None:  # the loss surface does not depend on lr
+            landscape = experiments.loss_landscape(X, self.t, self.w1_grid, self.w2_grid,
+                                                   optimum=(run.theta_star, run.loss_star))
+            remember(self._landscapes, (scale, normalize), landscape, self.MAX_BACKGROUNDS)
         return {
             "scale": scale, "lr_fraction": fraction, "normalize": normalize,
             "eigenvalues": run.eigenvalues, "condition_number": run.condition_number,
@@ -87,17 +92,28 @@ class InputScaleExplorer(Explorer):
 
     def setup_figure(self, figure):
         left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
-        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.13, top=0.9, wspace=0.3)
+        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.25, top=0.92, wspace=0.3)
         self._contour = plots.contour_panel(left, self.extent, len(experiments.GAP_LEVELS),
                                             "Loss contours (b at its optimum)", "w1", "w2")
         self._loss = plots.loss_panel(right, self.max_steps, title="Loss minus its minimum")
+        # Nearest-pixel shading: half the drawing time of bilinear, and it is only a backdrop.
+        self._contour.background.set_interpolation("nearest")
+        # Legends below the panels, drawn once with the axes: inside, they would have to be
+        # redrawn over the path on every move (text is slow to draw).
+        for ax, columns in ((left, 2), (right, 1)):
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=columns, fontsize=8)
         self._axes = (left, right)
+
+    def layer_artists(self):
+        # The shaded loss and its contours change with the feature scale, not with lr.
+        return [self._contour.background, *self._contour.levels]
+
+    def layer_key(self, result):
+        return (result["scale"], result["normalize"])
 
     def dynamic_artists(self):
         contour = self._contour
-        legends = [ax.get_legend() for ax in self._axes]
-        return [contour.background, *contour.levels, contour.path, contour.start, contour.end,
-                contour.optimum, *self._loss, *legends]
+        return [contour.path, contour.start, contour.end, contour.optimum, *self._loss]
 
     def static_key(self, result):
         return result["normalize"]  # the axis labels name the units, which normalizing changes
@@ -112,8 +128,8 @@ class InputScaleExplorer(Explorer):
 
     def readout_html(self, result):
         return join([
-            f"<b>condition number</b> lambda_max / lambda_min = {result['condition_number']:.3g}",
-            f"<b>largest stable lr</b> 2 / lambda_max = {result['stable_lr']:.3g}",
-            f"lr = {result['lr']:.3g}",
-            f"<b>{result['status']}</b>",
+            f"<b>condition number</b> lambda_max / lambda_min = "
+            f"{number(result['condition_number'], '.3g')} &nbsp;|&nbsp; <b>largest stable lr</b>"
+            f" 2 / lambda_max = {number(result['stable_lr'], '.3g')}",
+            f"lr = {number(result['lr'], '.3g')} &nbsp;|&nbsp; <b>{result['status']}</b>",
         ])

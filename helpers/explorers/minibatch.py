@@ -4,7 +4,7 @@ import numpy as np
 
 from helpers import experiments, plots
 from helpers.experiments import NOISE_PARTS
-from helpers.explorers.base import Choice, Explorer, join
+from helpers.explorers.base import Choice, Explorer, join, number
 
 __all__ = ["MiniBatchNoiseExplorer", "RunningAverageExplorer"]
 
@@ -105,7 +105,8 @@ class MiniBatchNoiseExplorer(Explorer):
             f"(guide c/sqrt(m): {result['guide']:.3f})",
             f"additive part {result['spread_additive']:.3f}, multiplicative part "
             f"{result['spread_multiplicative']:.3f}",
-            f"whole-set value {result['exact']:.2f}, mean over batches {result['mean_total']:.2f}",
+            f"whole-set value {number(result['exact'], '.2f')}, mean over batches "
+            f"{number(result['mean_total'], '.2f')}",
         ])
 
 

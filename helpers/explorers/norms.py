@@ -6,7 +6,7 @@ import numpy as np
 
 from helpers import experiments, plots
 from helpers.experiments import COMPANION_METHODS
-from helpers.explorers.base import Choice, Explorer, join
+from helpers.explorers.base import Choice, Explorer, join, number
 
 __all__ = ["NormalizationCompanionsExplorer"]
 
@@ -64,10 +64,9 @@ class NormalizationCompanionsExplorer(Explorer):
 
     def setup_figure(self, figure):
         from matplotlib.collections import LineCollection
-        from matplotlib.ticker import MaxNLocator
 
         axes = figure.subplots(1, 3, sharey=True)
-        figure.subplots_adjust(left=0.07, right=0.99, bottom=0.15, top=0.78, wspace=0.08)
+        figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.78, wspace=0.1)
         x = np.arange(self.units)
         self._lines = {}
         for ax, method in zip(axes, self.METHODS):
@@ -77,28 +76,29 @@ class NormalizationCompanionsExplorer(Explorer):
                     lw=1.3)
             ax.set_xlim(-0.5, self.units - 0.5)
             ax.set_ylim(*self.ylim)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # a unit index is a whole number
+            # A unit index is a whole number; ticks stop short of the last unit so that its
+            # label cannot run into the next panel's first.
+            ax.set_xticks(np.arange(0, self.units - 1, max(1, self.units // 4)))
             ax.set_xlabel("unit of the layer (index)")
             name = self.NAMES[method] + (f" (G = {self.groups})" if method == "group" else "")
             dashed = ("whole set's statistics" if method == "batch"
                       else "the example alone (m = 1)")
             ax.set_title(f"{name}\ndashed: {dashed}", fontsize=9)
         axes[0].set_ylabel("the example's normalized output")
-        self._title = figure.suptitle("", fontsize=10)
+        figure.suptitle(f"One example's output in {self.shown} random batches (one blue line "
+                        f"per batch)", fontsize=10)
         self._x = x
 
     def dynamic_artists(self):
-        return [*self._lines.values(), self._title]
+        return list(self._lines.values())
 
     def draw(self, result):
         for method, collection in self._lines.items():
             values = result["outputs"][method][: self.shown, : self.units]
             collection.set_segments([np.column_stack([self._x, row]) for row in values])
-        self._title.set_text(f"One example's output in {self.shown} random batches of m = "
-                             f"{result['m']} (one blue line per batch)")
 
     def readout_html(self, result):
-        parts = [f"<b>m = {result['m']}</b>"]
-        parts += [f"{self.NAMES[k]}: the example's output moves by {result['spread'][k]:.3f} "
-                  f"(std over batches)" for k in self.METHODS]
-        return join(parts)
+        spreads = " &nbsp;|&nbsp; ".join(
+            f"<b>{self.NAMES[k]}</b> {number(result['spread'][k], '.3f')}" for k in self.METHODS)
+        return join([f"<b>m = {result['m']}</b>: how far the example's output moves with its "
+                     f"companions (std over batches, mean over units)", spreads])

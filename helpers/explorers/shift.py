@@ -88,10 +88,11 @@ class CovariateShiftExplorer(Explorer):
         for i, label in enumerate(self.labels):
             right.plot(self.grid, 100 * self.curves[label], color=colors[i % len(colors)],
                        lw=1.6, label=label)
+            # clip_on=False: the markers at s = 0 and s = 1 sit on the axes' edges, whole.
             self._markers[label] = right.plot([], [], "o", color=colors[i % len(colors)],
-                                              ms=7, mec="k")[0]
+                                              ms=7, mec="k", clip_on=False, zorder=3)[0]
         self._vline = right.axvline(0.0, color=plots.PALETTE["black"], lw=1, ls="--")
-        right.set_xlim(0, 1)
+        right.set_xlim(-0.03, 1.03)
         right.set_ylim(0, 100)
         right.set_title("Test accuracy under the shift")
         right.set_xlabel("shift strength s (over-exposure)")
@@ -109,7 +110,7 @@ class CovariateShiftExplorer(Explorer):
             marker.set_data([s], [100 * result["accuracy"][label]])
 
     def readout_html(self, result):
-        parts = [f"<b>s</b> = {result['strength']:.2f}",
-                 f"pixels saturated at white: {result['saturated']:.0%}"]
-        parts += [f"<b>{label}</b>: {acc:.1%}" for label, acc in result["accuracy"].items()]
-        return join(parts)
+        accuracies = " &nbsp;|&nbsp; ".join(f"<b>{label}</b> {acc:.1%}"
+                                            for label, acc in result["accuracy"].items())
+        return join([f"<b>s</b> = {result['strength']:.2f}: pixels saturated at white "
+                     f"{result['saturated']:.0%}; test accuracy:", accuracies])
