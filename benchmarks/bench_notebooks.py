@@ -37,7 +37,7 @@ MAX_TOTAL = 90.0
 # Left out of the temporary copy: big, or never needed by a notebook.
 IGNORE = shutil.ignore_patterns(
     ".git",
-    ".venv",
+    ".venv*",  # also the extra venvs of other Pythons (.venv-3.X)
     "__pycache__",
     ".pytest_cache",
     ".hypothesis",

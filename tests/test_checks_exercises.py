@@ -6,7 +6,6 @@ formula and each mistake), and the tests assert both the returned bool and the p
 One section per exercise, in the order of the notebooks (01 normalize_inputs ... 08 layer_norm).
 """
 
-import sys
 
 import numpy as np
 import pytest
@@ -305,18 +304,23 @@ def test_batch_norm_not_a_function(capsys):
 
 def test_batch_norm_compared_with_tensorflow_when_available(capsys):
     pytest.importorskip("tensorflow")
-    assert check_batch_norm(right_bn) is True
+    assert check_batch_norm(right_bn, use_tensorflow=True) is True
     out = capsys.readouterr().out
     assert "also matches tf.nn.batch_normalization on all 8 cases" in out
 
 
 def test_batch_norm_without_tensorflow_it_says_so_and_uses_helpers(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "tensorflow", None)  # makes `import tensorflow` fail
-    assert check_batch_norm(right_bn) is True
+    from helpers import tf_reference
+
+    def no_tensorflow(fn, *args, **kwargs):  # the separate process finds no TensorFlow
+        raise tf_reference.TensorFlowUnavailable("TensorFlow is not installed.")
+
+    monkeypatch.setattr(tf_reference, "in_separate_process", no_tensorflow)
+    assert check_batch_norm(right_bn, use_tensorflow=True) is True
     out = capsys.readouterr().out
     assert "TensorFlow could not be imported" in out and "helpers.batchnorm only" in out
     assert "tf.nn.batch_normalization on all" not in out
-    assert check_batch_norm(bn_swapped) is False  # mistakes are still found
+    assert check_batch_norm(bn_swapped, use_tensorflow=True) is False  # mistakes still found
 
 
 # ----------------------------------------------------------------------------- 03 identity_gamma_beta

@@ -136,53 +136,76 @@ BATCH_NORM = Exercise(
 )
 
 
-def import_tensorflow():
-    """TensorFlow if it can be imported, else None and a note (the checker then uses helpers only).
+def tensorflow_batch_norm(cases):
+    """tf.nn.batch_normalization of each (z, gamma, beta, eps), with tf.nn.moments over axis 0.
 
-    Imported here, on first use, so that `import helpers.checks` stays fast.
+    Runs in a separate Python process (see tensorflow_references), which imports TensorFlow.
     """
-    try:  # the course's quiet import: no C++ log lines in the student's output
-        from helpers.tf_reference import import_tensorflow as quiet_import
+    from helpers.tf_reference import import_tensorflow
 
-        tf, _ = quiet_import()
+    tf, _ = import_tensorflow()
+    outputs = []
+    for z, gamma, beta, eps in cases:
+        mean, variance = tf.nn.moments(tf.constant(z), axes=[0])
+        outputs.append(tf.nn.batch_normalization(tf.constant(z), mean, variance, offset=beta,
+                                                 scale=gamma, variance_epsilon=eps).numpy())
+    return outputs
+
+
+def tensorflow_references(cases):
+    """{case_key(case): TensorFlow's z_tilde}, or None (and a note) without TensorFlow.
+
+    TensorFlow is imported in a separate process that exits at once: imported into the
+    student's kernel it would take about 500 MiB for the rest of the session.
+    """
+    from helpers.tf_reference import in_separate_process
+
+    try:
+        outputs = in_separate_process(
+            tensorflow_batch_norm, [(*case.args, eps_of(case)) for case in cases])
     except Exception as error:  # missing or broken install: use helpers only
         print(f"Note: TensorFlow could not be imported ({type(error).__name__}), so your function "
               f"is compared with helpers.batchnorm only.")
         return None
-    return tf
+    return {case_key(case): output for case, output in zip(cases, outputs)}
 
 
-def tensorflow_problem(tf, case, values):
+def case_key(case):
+    """A case's arguments as bytes, to find its TensorFlow output again."""
+    return b"|".join(np.asarray(a).tobytes() for a in (*case.args, eps_of(case)))
+
+
+def tensorflow_problem(references, case, values):
     """A message if z_tilde differs from tf.nn.batch_normalization on this case, else None."""
-    z, gamma, beta = case.args
-    mean, variance = tf.nn.moments(tf.constant(z), axes=[0])
-    reference = tf.nn.batch_normalization(tf.constant(z), mean, variance, offset=beta,
-                                          scale=gamma, variance_epsilon=eps_of(case)).numpy()
     context = case.context or {}
     problem = difference_problem("z_tilde (compared with tf.nn.batch_normalization)", values[0],
-                                 reference, context.get("rtol", RTOL), context.get("atol", ATOL))
+                                 references[case_key(case)],
+                                 context.get("rtol", RTOL), context.get("atol", ATOL))
     return problem and f"{problem}\n  Hint: {hint('formula: batch norm')}"
 
 
-def check_batch_norm(fn, use_tensorflow=True):
+def check_batch_norm(fn, use_tensorflow=False):
     """Check a student's batch_norm(z, gamma, beta, eps=1e-5) -> z_tilde.
 
     Expected: z of shape (m, n); mu and the biased variance var per unit (over axis 0);
     z_tilde = gamma * (z - mu) / sqrt(var + eps) + beta, shape (m, n) (see
     helpers.batchnorm.batchnorm_forward, which also returns a cache). Each case is compared with
-    helpers.batchnorm and, when TensorFlow can be imported (and use_tensorflow is True), with
-    tf.nn.batch_normalization. Recognises the common mistakes (ddof=1, eps outside the sqrt or
-    missing or fixed, wrong or no axis, gamma and beta swapped, returning z_norm, the variance
-    as E[z**2] - E[z]**2, a computation in float32) and prints a hint. The last two cases are
-    far from 0 (means up to 1e6 in float64; float32 inputs around 300, compared at float32
-    precision, rtol 1e-4): a right function may return float32 or float64 for float32 inputs.
+    helpers.batchnorm and, if use_tensorflow is True and TensorFlow can be imported, with
+    tf.nn.batch_normalization (in a separate process: about 5 s; off by default, because
+    helpers.batchnorm is itself checked against TensorFlow by the course's tests, and notebook
+    02 shows the TensorFlow comparison after the exercise). Recognises the common mistakes
+    (ddof=1, eps outside the sqrt or missing or fixed, wrong or no axis, gamma and beta
+    swapped, returning z_norm, the variance as E[z**2] - E[z]**2, a computation in float32)
+    and prints a hint. The last two cases are far from 0 (means up to 1e6 in float64; float32
+    inputs around 300, compared at float32 precision, rtol 1e-4): a right function may return
+    float32 or float64 for float32 inputs.
     Prints "All N checks passed." or the first problem; returns True/False; never raises.
     """
-    tf = import_tensorflow() if use_tensorflow else None
-    exercise = BATCH_NORM if tf is None else dataclasses.replace(
-        BATCH_NORM, after=lambda case, values: tensorflow_problem(tf, case, values))
+    references = tensorflow_references(BATCH_NORM.cases()) if use_tensorflow else None
+    exercise = BATCH_NORM if references is None else dataclasses.replace(
+        BATCH_NORM, after=lambda case, values: tensorflow_problem(references, case, values))
     passed = run_exercise(exercise, fn)
-    if passed and tf is not None:
+    if passed and references is not None:
         print(f"Your z_tilde also matches tf.nn.batch_normalization on all "
               f"{len(BATCH_NORM.cases())} cases.")
     return passed

@@ -269,8 +269,9 @@ def check_keras_port(fn):
     Recognises the common mistakes (Keras' default epsilon 1e-3 or momentum 0.99 left in,
     momentum reversed, use_bias=True before BN, W transposed, moving statistics not copied,
     training flag not reaching BN or fixed, a frozen BN layer) and prints a hint. Without
-    TensorFlow it prints one sentence saying so and returns False.
-    Prints "All N checks passed." or the first problem; returns True/False; never raises.
+    TensorFlow it prints one sentence saying so and raises the import error on (the only
+    exception it lets through).
+    Prints "All N checks passed." or the first problem; returns True/False; raises nothing else.
     """
     try:
         keras = import_keras()
@@ -279,7 +280,10 @@ def check_keras_port(fn):
               f"({type(error).__name__}); install them with `pip install -r requirements.txt` "
               f"(or run this notebook on Colab, where they are installed) and run this cell "
               f"again.")
-        return False
+        # Raised on, not returned as False: the cell's `assert` would then fail as if the port
+        # were wrong. The notebook's TensorFlow guard (helpers.notebook.setup) shows it as a
+        # note; in grading it is an error worth 0 points, as a wrong port is.
+        raise
     passed = run_cases(fn, port_cases(), lambda f, case: check_port_case(f, case, keras))
     if passed:
         print("Your model's logits match helpers.network in inference and training mode, and its "

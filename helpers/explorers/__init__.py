@@ -12,6 +12,7 @@ shared machinery (controls, layout, cached backgrounds, PNG encoding) is in `bas
              RunningAverageExplorer            notebook 05
   shift      CovariateShiftExplorer            notebook 06
   norms      NormalizationCompanionsExplorer   notebook 08
+  practice   ReplicaStatisticsExplorer         notebook 09
 """
 
 from helpers.explorers.base import Explorer
@@ -19,6 +20,7 @@ from helpers.explorers.forward import BatchNormExplorer, IdentityBlendExplorer
 from helpers.explorers.inputs import InputScaleExplorer
 from helpers.explorers.minibatch import MiniBatchNoiseExplorer, RunningAverageExplorer
 from helpers.explorers.norms import NormalizationCompanionsExplorer
+from helpers.explorers.practice import ReplicaStatisticsExplorer
 from helpers.explorers.shift import CovariateShiftExplorer
 from helpers.explorers.training import OptimizerExplorer
 
@@ -31,5 +33,6 @@ __all__ = [
     "MiniBatchNoiseExplorer",
     "NormalizationCompanionsExplorer",
     "OptimizerExplorer",
+    "ReplicaStatisticsExplorer",
     "RunningAverageExplorer",
 ]
