@@ -38,7 +38,8 @@ CELL_TIMEOUT = 600  # seconds
 SAMPLE_EVERY = 0.02  # seconds
 MIB = 2**20
 TARGET_MIB = 200
-ABOUT_TENSORFLOW = ("07_", "09_")  # TensorFlow in the kernel by design (07: its subject; 09: 4 devices)
+# TensorFlow in the kernel by design: 07 is about it, 09 sets up its 4 logical devices there
+ABOUT_TENSORFLOW = ("07_", "09_")
 
 IGNORE = shutil.ignore_patterns(".git", ".venv*", "__pycache__", ".pytest_cache", ".hypothesis",
                                 ".ipynb_checkpoints", "*.egg-info", "build")
