@@ -39,9 +39,10 @@ PREDICTIONS = {
         "explanation": "The learning rate is capped by the steepest direction (2 / lambda_max), "
                        "and at 90% of that cap the flattest direction keeps about 1 - 1.8 / kappa "
                        "of its error per step, so the number of steps grows roughly like the "
-                       "condition number kappa: about 2.5e7 for the raw features, 1.6 for the "
-                       "normalized ones. The runs below need 65,820,552 steps against 25, about "
-                       "2.6 million times as many.",
+                       "condition number kappa, which is about 2.5e7 for the raw features and 1.6 "
+                       "for the normalized ones. From that start the exact counts printed below "
+                       "(computed; the raw run itself stops at its budget of steps) are "
+                       "65,820,552 steps against 25, about 2.6 million times as many.",
     },
 
     # ---- 02 batch norm forward
@@ -116,7 +117,8 @@ PREDICTIONS = {
         "notebook": "04",
         "question": "After the same epochs, batches and learning rates, is the final BN "
                     "network's loss on the whole training set (inference mode) lower than the "
-                    "plain network's, about the same, or higher?",
+                    "plain network's (by more than a fifth), about the same (within a fifth), or "
+                    "higher (by more than a fifth)?",
         "choices": {
             "lower with BN": "That is BN's reputation, but this network is small and its inputs "
                              "are already normalized: the BN network ends with the higher "
