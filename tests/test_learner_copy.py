@@ -231,8 +231,11 @@ def test_make_lab_builds_the_learner_copy_and_opens_it():
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     # -n: print the commands only; -o: as if the environment were installed
-    out = subprocess.run(["make", "-n", "-o", ".venv/.course-installed", "lab"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    # --no-print-directory: under `make test` this make is a sub-make, which would otherwise
+    # print "make[1]: Entering directory ..." lines around the commands
+    out = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.course-installed",
+                          "lab"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
     build, lab = out[-2], out[-1]
     assert "assignments/learner_copy.py --to my-notebooks" in build, out
     assert "jupyter lab" in lab and "--ServerApp.root_dir=my-notebooks" in lab, out
