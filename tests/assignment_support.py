@@ -52,6 +52,29 @@ def nbgrader_meta(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
+def graded(cells):
+    """{grade_id: (index, cell)} of the cells with nbgrader metadata."""
+    return {nbgrader_meta(c)["grade_id"]: (i, c) for i, c in enumerate(cells) if nbgrader_meta(c)}
+
+
+def assert_graded_pair(cells, grade_id, points, assertion):
+    """grade_id's solution cell is an open nbgrader solution cell with the solution between the
+    markers, followed (not necessarily at once) by its locked graded cell `<grade_id>_test`
+    worth `points` that runs `assertion`. Returns the two cells' indices."""
+    cells_by_id = graded(cells)
+    (i, solution), (j, test) = cells_by_id[grade_id], cells_by_id[f"{grade_id}_test"]
+    assert nbgrader_meta(solution) == {
+        "grade": False, "solution": True, "locked": False, "grade_id": grade_id,
+        "schema_version": 3}
+    assert nbgrader_meta(test) == {
+        "grade": True, "solution": False, "locked": True, "grade_id": f"{grade_id}_test",
+        "points": points, "schema_version": 3}
+    text = source(solution)
+    assert "### BEGIN SOLUTION" in text and "### END SOLUTION" in text
+    assert j > i and assertion in source(test)
+    return i, j
+
+
 def between(text, begin, end):
     """The non-blank lines strictly between the begin and end marker lines, stripped."""
     lines, inside = [], False

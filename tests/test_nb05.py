@@ -17,6 +17,8 @@ matplotlib.use("Agg")  # before pyplot: no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from assignment_support import assert_graded_pair
+from assignment_support import graded as graded_cells
 
 from helpers import data, experiments, plots
 from helpers.checks.predictions import PREDICTIONS
@@ -95,11 +97,6 @@ def _cells():
     return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
 
 
-def _graded(cells):
-    """{grade_id: (index, cell)} of the cells with nbgrader metadata."""
-    return {c["metadata"]["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(cells)
-            if "nbgrader" in c.get("metadata", {})}
-
 
 # grade_id of the solution cell -> (points of its graded cell, the graded cell's assertion)
 EXERCISES = {
@@ -115,23 +112,13 @@ EXERCISES = {
 
 @pytest.mark.parametrize("grade_id", list(EXERCISES))
 def test_exercises_and_questions_are_marked_for_nbgrader(grade_id):
-    graded = _graded(_cells())
-    (i, solution), (j, test) = graded[grade_id], graded[f"{grade_id}_test"]
     points, assertion = EXERCISES[grade_id]
-    assert solution["metadata"]["nbgrader"] == {
-        "grade": False, "solution": True, "locked": False, "grade_id": grade_id,
-        "schema_version": 3}
-    assert test["metadata"]["nbgrader"] == {
-        "grade": True, "solution": False, "locked": True, "grade_id": f"{grade_id}_test",
-        "points": points, "schema_version": 3}
-    assert j > i and assertion in "".join(test["source"])
-    source = "".join(solution["source"])
-    assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
+    assert_graded_pair(_cells(), grade_id, points, assertion)
 
 
 def test_questions_and_exercises_come_before_their_answers():
     cells = _cells()
-    graded = _graded(cells)
+    graded = graded_cells(cells)
     text = ["".join(c["source"]) for c in cells]
 
     def first(needle):

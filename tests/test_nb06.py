@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from assignment_support import assert_graded_pair
+from assignment_support import graded as graded_cells
 
 from helpers import data
 from helpers.checks.predictions import PREDICTIONS
@@ -245,10 +247,6 @@ def _cells():
     return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
 
 
-def _graded(cells):
-    return {c["metadata"]["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(cells)
-            if "nbgrader" in c.get("metadata", {})}
-
 
 EXERCISES = {  # grade_id -> (points of its graded cell, the graded cell's assertion)
     "predict_shifted_accuracy_without_reestimation":
@@ -260,21 +258,13 @@ EXERCISES = {  # grade_id -> (points of its graded cell, the graded cell's asser
 
 @pytest.mark.parametrize("grade_id", list(EXERCISES))
 def test_exercises_and_questions_are_marked_for_nbgrader(grade_id):
-    graded = _graded(_cells())
-    (i, solution), (j, test) = graded[grade_id], graded[f"{grade_id}_test"]
     points, assertion = EXERCISES[grade_id]
-    assert solution["metadata"]["nbgrader"] == {
-        "grade": False, "solution": True, "locked": False, "grade_id": grade_id,
-        "schema_version": 3}
-    assert test["metadata"]["nbgrader"] == {
-        "grade": True, "solution": False, "locked": True, "grade_id": f"{grade_id}_test",
-        "points": points, "schema_version": 3}
-    assert j > i and assertion in "".join(test["source"])
+    assert_graded_pair(_cells(), grade_id, points, assertion)
 
 
 def test_the_question_comes_before_the_shifted_accuracies_and_the_exercise_before_its_recipe():
     cells = _cells()
-    graded = _graded(cells)
+    graded = graded_cells(cells)
     text = ["".join(c["source"]) for c in cells]
     reveal = next(i for i, t in enumerate(text) if 'shifted {spread_of(acc[:, at_full]' in t)
     assert graded["predict_shifted_accuracy_without_reestimation_test"][0] < reveal
@@ -289,7 +279,7 @@ def test_the_experiments_use_the_helpers_reestimation_not_the_students():
     # unfinished answer must not change the numbers of the experiments (section 6 re-estimates
     # the noisy networks' statistics), so only the exercise's cells call the bare name.
     cells = _cells()
-    graded = _graded(cells)
+    graded = graded_cells(cells)
     bare = re.compile(r"(?<![\w.])reestimate_bn_stats\(")
     calling = {i for i, c in enumerate(cells) if c["cell_type"] == "code"
                and bare.search("".join(c["source"]))}

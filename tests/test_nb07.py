@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from assignment_support import assert_graded_pair
 
 from helpers.batchnorm import (
     batch_moments,
@@ -120,10 +121,6 @@ def test_the_question_accepts_what_a_call_without_training_uses():
 
 
 # ----------------------------------------------------------------------------- the notebook file
-def _graded(cells):
-    return {c["metadata"]["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(cells)
-            if "nbgrader" in c.get("metadata", {})}
-
 
 @pytest.mark.parametrize("grade_id, points, assertion", [
     ("predict_plain_call_statistics", 1,
@@ -132,15 +129,7 @@ def _graded(cells):
 ])
 def test_the_question_and_the_exercise_are_marked_for_nbgrader(grade_id, points, assertion):
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    graded = _graded(cells)
-    (i, solution), (j, test) = graded[grade_id], graded[f"{grade_id}_test"]
-    assert solution["metadata"]["nbgrader"] == {
-        "grade": False, "solution": True, "locked": False, "grade_id": grade_id,
-        "schema_version": 3}
-    assert test["metadata"]["nbgrader"] == {
-        "grade": True, "solution": False, "locked": True, "grade_id": f"{grade_id}_test",
-        "points": points, "schema_version": 3}
-    assert j > i and assertion in "".join(test["source"])
+    i, j = assert_graded_pair(cells, grade_id, points, assertion)
     if grade_id.startswith("predict_"):  # before the cell that prints the answer, not after
         text = ["".join(c["source"]) for c in cells]
         answer = next(k for k, t in enumerate(text) if 'print("no training argument")' in t)

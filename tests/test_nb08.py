@@ -19,6 +19,8 @@ import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from assignment_support import assert_graded_pair
+from assignment_support import graded as graded_cells
 
 from helpers import data, experiments, normalization, plots, small_batches
 from helpers.batchnorm import batchnorm_forward
@@ -141,10 +143,6 @@ def cells():
     return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
 
 
-def _graded(cells):
-    return {c["metadata"]["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(cells)
-            if "nbgrader" in c.get("metadata", {})}
-
 
 @pytest.mark.parametrize("grade_id, points, assertion", [
     ("layer_norm", 2, "assert check_layer_norm(layer_norm)"),
@@ -153,21 +151,11 @@ def _graded(cells):
      'assert check_prediction("inference_beats_training_mode_at_m2", why_inference_wins)'),
 ])
 def test_notebook_exercise_cells_are_marked_for_nbgrader(cells, grade_id, points, assertion):
-    graded = _graded(cells)
-    (i, solution_cell), (j, test_cell) = graded[grade_id], graded[f"{grade_id}_test"]
-    assert solution_cell["metadata"]["nbgrader"] == {
-        "grade": False, "solution": True, "locked": False, "grade_id": grade_id,
-        "schema_version": 3}
-    assert test_cell["metadata"]["nbgrader"] == {
-        "grade": True, "solution": False, "locked": True, "grade_id": f"{grade_id}_test",
-        "points": points, "schema_version": 3}
-    source = "".join(solution_cell["source"])
-    assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
-    assert j > i and assertion in "".join(test_cell["source"])
+    assert_graded_pair(cells, grade_id, points, assertion)
 
 
 def test_answers_come_after_the_question_and_the_exercises(cells):
-    graded = _graded(cells)
+    graded = graded_cells(cells)
     text = ["".join(c["source"]) for c in cells]
 
     def first(needle, cell_type):
