@@ -27,7 +27,7 @@ from helpers.network import MLP, train
 from helpers.optimizers import Adam
 from helpers.seeds import SEEDS, spread_of
 
-__all__ = ["GapSweep", "gap_vs_batch_size"]
+__all__ = ["GapSweep", "gap_vs_batch_size", "train_each_seed"]
 
 
 class GapSweep(NamedTuple):
@@ -46,8 +46,19 @@ class GapSweep(NamedTuple):
     trained: dict  # {(m, norm, seed): (net, params, state)} the trained networks, for reuse
 
 
+def train_each_seed(net, X, y, learning_rate, epochs, batch_size, seeds):
+    """One helpers.network.train run per seed, Adam(learning_rate): [(params, state), ...]."""
+    runs = []
+    for seed in seeds:
+        params, state = net.init(seed=seed)
+        params, state, _ = train(net, params, state, X, y, Adam(learning_rate), epochs=epochs,
+                                 batch_size=batch_size, seed=seed)
+        runs.append((params, state))
+    return runs
+
+
 def gap_vs_batch_size(X, y, X_val, y_val, epochs, norms=("batch", "none"), seeds=SEEDS,
-                      hidden=(32, 32), learning_rate=0.003):
+                      hidden=(32, 32), learning_rate=0.003, train_seeds=train_each_seed):
     """Train one ReLU MLP per (batch size, normalizer, seed) and measure its accuracies.
 
     X (M, n_x), y (M,): training set; X_val, y_val: validation set. epochs: {batch size m:
@@ -56,7 +67,8 @@ def gap_vs_batch_size(X, y, X_val, y_val, epochs, norms=("batch", "none"), seeds
     Each run: MLP((n_x, *hidden, classes), "relu", norm).init(seed), then
     helpers.network.train(..., Adam(learning_rate), epochs=epochs[m], batch_size=m,
     seed=seed), the short last batch dropped. Returns a GapSweep (accuracies as fractions,
-    Spreads with percent=True).
+    Spreads with percent=True). train_seeds(net, X, y, learning_rate, epochs, batch_size, seeds)
+    trains one arm's seeds; helpers.stacked_gap passes one that trains them side by side.
     """
     X = validation.float_array(np.asarray(X, dtype=np.float64), "X", ndim=2)
     X_val = validation.float_array(np.asarray(X_val, dtype=np.float64), "X_val", ndim=2)
@@ -81,15 +93,11 @@ def gap_vs_batch_size(X, y, X_val, y_val, epochs, norms=("batch", "none"), seeds
     for m in sizes:
         for norm in norms:
             net = MLP(layer_sizes, activation="relu", norm=norm)
-            train_acc, val_acc = [], []
-            for seed in seeds:
-                params, state = net.init(seed=seed)
-                params, state, _ = train(net, params, state, X, y, Adam(learning_rate),
-                                         epochs=epochs[m], batch_size=m, seed=seed)
-                train_acc.append(net.accuracy(params, state, X, y))
-                val_acc.append(net.accuracy(params, state, X_val, y_val))
+            runs = train_seeds(net, X, y, learning_rate, epochs[m], m, seeds)
+            acc[m, norm] = (np.array([net.accuracy(p, s, X, y) for p, s in runs]),
+                            np.array([net.accuracy(p, s, X_val, y_val) for p, s in runs]))
+            for seed, (params, state) in zip(seeds, runs):
                 trained[m, norm, seed] = (net, params, state)
-            acc[m, norm] = (np.asarray(train_acc), np.asarray(val_acc))
 
     def spread(values):
         return spread_of(values, seeds, percent=True)

@@ -18,15 +18,14 @@ no gamma, beta or running statistics), which small_batches does not train, is tr
 
 import numpy as np
 
-from helpers import validation
+from helpers import regularization, validation
 from helpers.layers import ACTIVATIONS
 from helpers.network import MLP
 from helpers.optimizers import Adam
-from helpers.regularization import GapSweep
-from helpers.seeds import SEEDS, spread_of
 from helpers.small_batches import StackRun, stacked_loss, train_stack
 
-__all__ = ["plain_forward", "plain_backward", "train_plain_stack", "gap_vs_batch_size"]
+__all__ = ["plain_forward", "plain_backward", "train_plain_stack", "train_stacked_seeds",
+           "gap_vs_batch_size"]
 
 
 # ----------------------------------------------------------------------------- no normalization
@@ -121,62 +120,27 @@ def train_plain_stack(net, X, y, optimizer, *, epochs, batch_size, seeds):
 
 
 # ----------------------------------------------------------------------------- the sweep
-def gap_vs_batch_size(X, y, X_val, y_val, epochs, norms=("batch", "none"), seeds=SEEDS,
-                      hidden=(32, 32), learning_rate=0.003):
+def train_stacked_seeds(net, X, y, learning_rate, epochs, batch_size, seeds):
+    """regularization.train_each_seed's runs, the seeds trained as one stack: [(params, state)]."""
+    stack = train_plain_stack if net.norm == "none" else train_stack
+    run = stack(net, X, y, Adam(learning_rate), epochs=epochs, batch_size=batch_size,
+                seeds=seeds)
+    runs = []
+    for s in range(len(seeds)):
+        params = {k: p[s].copy() for k, p in run.params.items()}
+        # the stack also keeps PyTorch's unbiased running variance; MLP's state does not
+        state = {k: v[s].copy() for k, v in run.state.items()
+                 if not k.startswith("running_var_unbiased")}
+        runs.append((params, state))
+    return runs
+
+
+def gap_vs_batch_size(X, y, X_val, y_val, epochs, **kwargs):
     """helpers.regularization.gap_vs_batch_size, with the seeds of each arm trained as a stack.
 
     Same arguments, same runs, same GapSweep (see regularization.gap_vs_batch_size): one ReLU
     MLP per (batch size m, normalizer, seed), Adam(learning_rate) for epochs[m] epochs of
     batches of m, accuracies in inference mode; `trained` holds each run's (net, params, state).
     """
-    X = validation.float_array(np.asarray(X, dtype=np.float64), "X", ndim=2)
-    X_val = validation.float_array(np.asarray(X_val, dtype=np.float64), "X_val", ndim=2)
-    y = validation.labels(y, X.shape[0])
-    y_val = validation.labels(y_val, X_val.shape[0])
-    if not isinstance(epochs, dict) or not epochs:
-        raise TypeError(f"epochs must be a non-empty dict {{batch size: epochs}} such as "
-                        f"{{32: 10, 256: 40}}; got {epochs!r}.")
-    epochs = {validation.integer(m, "batch size (a key of epochs)", low=2, high=X.shape[0]):
-              validation.integer(e, f"epochs[{m}]") for m, e in epochs.items()}
-    sizes = tuple(sorted(epochs))
-    norms = tuple(validation.choice(n, "norms", ("batch", "none", "layer", "group"))
-                  for n in norms)
-    seeds = tuple(validation.integer(s, "seeds", low=0) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds is empty; give at least one seed, e.g. (0, 1, 2, 3, 4).")
-    hidden = tuple(validation.integer(n, "hidden") for n in hidden)
-    learning_rate = validation.real(learning_rate, "learning_rate", low=0, example="0.003")
-    layer_sizes = (X.shape[1], *hidden, int(max(y.max(), y_val.max())) + 1)
-
-    acc, trained = {}, {}  # acc: (m, norm) -> (train accuracies, validation accuracies)
-    for m in sizes:
-        for norm in norms:
-            net = MLP(layer_sizes, activation="relu", norm=norm)
-            stack = train_plain_stack if norm == "none" else train_stack
-            run = stack(net, X, y, Adam(learning_rate), epochs=epochs[m], batch_size=m,
-                        seeds=seeds)
-            train_acc, val_acc = [], []
-            for s, seed in enumerate(seeds):
-                params = {k: p[s].copy() for k, p in run.params.items()}
-                # the stack also keeps PyTorch's unbiased running variance; MLP's state does not
-                state = {k: v[s].copy() for k, v in run.state.items()
-                         if not k.startswith("running_var_unbiased")}
-                train_acc.append(net.accuracy(params, state, X, y))
-                val_acc.append(net.accuracy(params, state, X_val, y_val))
-                trained[m, norm, seed] = (net, params, state)
-            acc[m, norm] = (np.asarray(train_acc), np.asarray(val_acc))
-
-    def spread(values):
-        return spread_of(values, seeds, percent=True)
-
-    gaps = {key: tr - va for key, (tr, va) in acc.items()}
-    paired = "batch" in norms and "none" in norms
-    gap_difference = ({m: spread(gaps[m, "batch"] - gaps[m, "none"]) for m in sizes}
-                      if paired else {})
-    val_difference = ({m: spread(acc[m, "batch"][1] - acc[m, "none"][1]) for m in sizes}
-                      if paired else {})
-    return GapSweep(sizes, norms, seeds, epochs, {m: epochs[m] * (X.shape[0] // m) for m in sizes},
-                    {key: spread(tr) for key, (tr, _) in acc.items()},
-                    {key: spread(va) for key, (_, va) in acc.items()},
-                    {key: spread(v) for key, v in gaps.items()},
-                    gap_difference, val_difference, trained)
+    return regularization.gap_vs_batch_size(X, y, X_val, y_val, epochs,
+                                            train_seeds=train_stacked_seeds, **kwargs)
