@@ -6,6 +6,9 @@
 #   make test PYTHON=python3.12 VENV=.venv-3.12   the same with another Python, in its own venv
 # For instructors:
 #   make assignments   student versions of every notebook with nbgrader, in $(ASSIGNMENTS)/release
+#   make grade         verify every submission in $(ASSIGNMENTS)/submitted outside the students'
+#                      kernels (secret in COURSE_GRADING_SECRET; ASSIGNMENT=<name> for one) and
+#                      write the scores into $(ASSIGNMENTS)/gradebook.db
 # The Python that creates the venv: python3, unless it is newer than TensorFlow's wheels
 # (TensorFlow 2.21 has them for CPython 3.10 to 3.13; on 3.14 pip would fall back to a release
 # candidate): then the newest of TF_PYTHONS found on PATH, said in one line. PYTHON=... wins.
@@ -34,7 +37,7 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 # submitted/, autograded/ and gradebook.db, which rebuilding never deletes).
 ASSIGNMENTS ?= build/assignments
 
-.PHONY: lab test bench assignments clean
+.PHONY: lab test bench assignments grade clean
 
 $(BIN)/python:
 	$(if $(PYTHON_NOTE),@echo "$(PYTHON_NOTE)")
@@ -70,6 +73,10 @@ bench: $(VENV)/.dev-installed
 
 assignments: $(VENV)/.dev-installed
 	$(BIN)/python assignments/build.py --course-dir $(ASSIGNMENTS)
+
+# Verified grading (README, "Verified grading"): refuses to run without COURSE_GRADING_SECRET.
+grade: $(VENV)/.dev-installed
+	$(BIN)/python -m helpers.grading --course-dir $(ASSIGNMENTS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

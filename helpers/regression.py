@@ -26,6 +26,7 @@ deviation equalizes the scales.
 Every function checks its input and raises ValueError/TypeError naming the argument.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -187,23 +188,23 @@ def gradient_descent(X, t, lr, theta0=None, max_steps=1000, tol=1e-6):
     m = X.shape[0]
     loss_star = optimum(X, t)[1]
 
-    def loss_at(theta):  # the same formula as `loss`, without re-checking inputs every step
-        r = A @ theta - t
-        return r @ r / (2 * m)
-
-    thetas, losses = [theta], [loss_at(theta)]
-    steps_to_tol = 0 if losses[0] - loss_star <= tol else None
-    diverged = False
-    for step in range(1, max_steps + 1):
-        theta = theta - lr * (A.T @ (A @ theta - t) / m)
-        current = loss_at(theta)
+    thetas, losses = [], []
+    steps_to_tol, diverged = None, False
+    for step in range(max_steps + 1):
+        # The residual at theta gives both its loss (the formula of `loss`, without re-checking
+        # the inputs every step) and the gradient of the step from it: half the work of
+        # computing them apart, the same numbers to the last bit.
+        residual = A @ theta - t
+        current = float(residual @ residual) / (2 * m)
         thetas.append(theta)
         losses.append(current)
         if steps_to_tol is None and current - loss_star <= tol:
             steps_to_tol = step
-        if not np.isfinite(current) or current > 1e6 * (losses[0] + 1.0):
+        if step > 0 and (not math.isfinite(current) or current > 1e6 * (losses[0] + 1.0)):
             diverged = True
             break
+        if step < max_steps:
+            theta = theta - lr * (A.T @ residual / m)
     return GDResult(np.array(thetas), np.array(losses), steps_to_tol, diverged)
 
 
@@ -276,7 +277,7 @@ def loss_grid(X, t, w1_values, w2_values, b):
     g = A.T @ t / X.shape[0]
     W1, W2 = np.meshgrid(w1, w2)  # (q, p) each
     thetas = np.stack([W1, W2, np.full_like(W1, b)], axis=-1)  # (q, p, 3)
-    quadratic = 0.5 * np.einsum("...i,ij,...j->...", thetas, H, thetas)
+    quadratic = 0.5 * np.sum((thetas @ H) * thetas, axis=-1)  # theta^T H theta at each point
     return quadratic - thetas @ g + 0.5 * np.mean(t**2)
 
 

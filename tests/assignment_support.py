@@ -10,6 +10,7 @@ without editing this file:
 `grade_all` hands in one submission per student id and autogrades them with
 nbgrader's CLI, several nbgrader processes in parallel, each on its own copy of the gradebook
 (SQLite does not like concurrent writers); the scores come from the gradebooks.
+`verify` runs what `make grade` runs (`python -m helpers.grading`) on a course folder.
 """
 
 import importlib.util
@@ -18,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -134,9 +136,9 @@ class Wrong(NamedTuple):
     replaced by `new`; with old=None, `new` replaces the whole cell (for a rewrite that does not
     depend on how the committed solution is worded). `timeout` (seconds per cell) is for
     submissions that must be cut by the execution timeout: they are graded in their own nbgrader
-    call with that timeout, the others with the generous one of the round trip. `hole` marks a
-    known way to fool the grading (the row is expected to fail until the grading is fixed) and
-    says why.
+    call with that timeout, the others with the generous one of the round trip. `tampers` marks
+    a submission that fools the in-kernel grading (`nbgrader autograde` gives it the exercise's
+    points) and says how: the verified grading must score it 0 and name it in its report.
     """
 
     exercise: str
@@ -144,7 +146,7 @@ class Wrong(NamedTuple):
     old: str | None
     new: str
     timeout: int | None = None
-    hole: str | None = None
+    tampers: str | None = None
 
     @property
     def student(self):
@@ -295,3 +297,40 @@ def grade_all(course_dir, course, released, wrong_submissions, timeout=120):
             grades.update({(name, s): g for s, g in got.items()})
     students = {(name, s) for name, ss in handed_in.items() for s in ss}
     return {"grades": grades, "students": students, "logs": logs, "seconds": seconds}
+
+
+# ----------------------------------------------------------------------------- verified grading
+SECRET_VARIABLE = "COURSE_GRADING_SECRET"
+
+
+def verify(course_dir, secret, assignment=None, timeout=1200):
+    """What `make grade ASSIGNMENTS=course_dir [ASSIGNMENT=...]` runs, with COURSE_GRADING_SECRET
+    set to `secret` (or unset for None); returns the CompletedProcess (text output)."""
+    env = build.nbgrader_env()
+    env.pop(SECRET_VARIABLE, None)
+    if secret is not None:
+        env[SECRET_VARIABLE] = secret
+    args = [sys.executable, "-m", "helpers.grading", "--course-dir", str(course_dir),
+            "--no-progress", *(["--assignment", assignment] if assignment else [])]
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def report_section(text, heading):
+    """The entry lines of a grading report's section: those below the line that starts with
+    `heading`, up to the next blank line (see helpers/grading/cli.py, `report`)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    assert start is not None, f"no section {heading!r} in the report:\n{text}"
+    section = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        section.append(line.strip())
+    return section
+
+
+def named(section, student, assignment):
+    """True if a report section has an entry for this student's submission of `assignment`."""
+    prefix = f"{student} / {assignment}"
+    return any(line.startswith(prefix) and line[len(prefix):][:1] in (":", " ") for line in section)

@@ -5,7 +5,11 @@
    code, hidden test or output left;
 3. autograded: the untouched release gets 0 points on every exercise, the committed solution
    notebooks full points, and each wrong submission of WRONG loses exactly its exercise's points
-   while the grading finishes and every other exercise of the notebook keeps its points.
+   while the grading finishes and every other exercise of the notebook keeps its points;
+4. verified (`make grade` on the same course folder, after autograde): the same, for every row
+   of WRONG, cheats included; the cheats that fool the in-kernel grading (`tampers`) are named
+   in the report's list of submissions whose in-kernel score is higher than the verified one,
+   and no other submission is.
 
 Notebooks and exercises are discovered (tests/assignment_support.py), so new ones are covered
 without editing this file. Scores are read from nbgrader's gradebook.
@@ -13,6 +17,7 @@ without editing this file. Scores are read from nbgrader's gradebook.
 
 import os
 import re
+import secrets
 import textwrap
 
 import pytest
@@ -24,10 +29,14 @@ from assignment_support import (
     between,
     discover,
     grade_all,
+    named,
     nbgrader_meta,
     read,
     release,
+    report_section,
+    scores,
     source,
+    verify,
     without_markers,
     wrong_code,
 )
@@ -88,6 +97,43 @@ _LAYER_NORM_BACKWARD = textwrap.dedent('''\
                             - z_norm * (dz_norm * z_norm).sum(axis={axis}, keepdims=True))
         return dz, (dz_tilde * z_norm).sum(axis=0), dz_tilde.sum(axis=0)
     ''')
+
+
+def _pasted_outputs():
+    """normalize_inputs as a table of the reference's outputs on the public checker's cases
+    (fixed seeds in helpers/checks), keyed by the inputs' bytes: passes in the kernel, fails
+    on any other case."""
+    import contextlib
+    import hashlib
+    import io
+
+    from helpers.checks import check_normalize_inputs
+    from helpers.data import normalize_inputs as reference
+
+    def key(X_train, X_test):
+        arrays = [X_train] + ([] if X_test is None else [X_test])
+        return hashlib.sha256(repr([a.shape for a in arrays]).encode()
+                              + b"".join(a.tobytes() for a in arrays)).hexdigest()
+
+    table = {}
+
+    def recording(X_train, X_test=None, eps=1e-8):
+        out = reference(X_train, X_test, eps)
+        table[key(X_train, X_test)] = [None if o is None else o.tolist() for o in out]
+        return out
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert check_normalize_inputs(recording)
+    return ("import hashlib\n\nimport numpy as np\n\n"
+            f"PASTED = {table!r}\n\n\n"
+            "def normalize_inputs(X_train, X_test=None, eps=1e-8):\n"
+            "    arrays = [X_train] + ([] if X_test is None else [X_test])\n"
+            "    key = hashlib.sha256(repr([a.shape for a in arrays]).encode()\n"
+            "                         + b''.join(a.tobytes() for a in arrays)).hexdigest()\n"
+            "    return tuple(None if o is None else np.array(o) for o in PASTED[key])\n")
+
+
+_STUB = "def normalize_inputs(X_train, X_test=None, eps=1e-8):\n    return None\n"
 _LOOP = ("import time\n    while True:  # waits for a convergence that never comes\n"
          "        time.sleep(0.05)\n    mu = z.mean(axis=0)")
 
@@ -131,17 +177,51 @@ WRONG = [
           '= "much larger than 1"', '= "about 1"'),
     Wrong("predict_noise_spread_16_to_64", "prediction: factor 0.25 (1/m, not 1/sqrt(m))",
           "spread_factor = 0.5", "spread_factor = 0.25"),
-    # Cheats that the grading catches.
+    # Cheats that the in-kernel checkers catch too.
     Wrong("normalize_inputs", "cheat: imports the reference from helpers",
           None, "from helpers.data import normalize_inputs\n"),
     Wrong("interpret_sweep", "cheat: empties lr_sweep and width instead of writing the function",
           None, "lr_sweep = {}\nwidth = {}\n"),
-    # Known holes: submissions that fool the grading today (strict xfail: when the grading is
-    # fixed, the row passes, pytest reports XPASS as a failure, and the `hole` goes).
+    # Cheats that fool the in-kernel grading (nbgrader autograde gives them the points): only
+    # the verified grading (`make grade`) scores them 0, and its report names them.
     Wrong("identity_gamma_beta", "cheat: monkeypatches the checker",
           None, "def identity_gamma_beta(z, eps=1e-5):\n    return None\n\n\n"
                 "import helpers.checks\nhelpers.checks.check_identity_gamma_beta = lambda fn: True\n",
-          hole="the test cell runs the checker in the student's kernel, which can replace it"),
+          tampers="the test cell runs the checker in the student's kernel, which can replace it"),
+    Wrong("numerical_gradient", "cheat: patches numpy.allclose",
+          None, "import numpy\nnumpy.allclose = lambda *args, **kwargs: True\n\n\n"
+                "def numerical_gradient(f, b, h=1e-5):\n    return numpy.zeros_like(b)\n",
+          tampers="the checker compares with np.allclose, which the kernel can replace"),
+    Wrong("normalize_inputs", "cheat: replaces helpers.checks.runner.run_cases",
+          None, "import helpers.checks.runner\n"
+                "helpers.checks.runner.run_cases = lambda *args, **kwargs: True\n\n\n" + _STUB,
+          tampers="the checker's loop is looked up in the kernel's modules"),
+    Wrong("normalize_inputs", "cheat: a fake helpers.checks in sys.modules",
+          None, "import sys\nimport types\n\nfake = types.ModuleType('helpers.checks')\n"
+                "fake.check_normalize_inputs = lambda fn: True\n"
+                "sys.modules['helpers.checks'] = fake\n\n\n" + _STUB,
+          tampers="the test cell imports the checker from the kernel's sys.modules"),
+    Wrong("normalize_inputs", "cheat: an input transformer blanks the test cells",
+          None, _STUB + "\n\ndef _skip_checks(lines):\n"
+                "    return ['pass\\n'] if any('check_' in line for line in lines) else lines\n\n\n"
+                "get_ipython().input_transformers_cleanup.append(_skip_checks)\n",
+          tampers="IPython rewrites the test cell before the kernel runs it"),
+    Wrong("normalize_inputs", "cheat: wraps the reference from helpers",
+          None, "from helpers.data import normalize_inputs as reference\n\n\n"
+                "def normalize_inputs(X_train, X_test=None, eps=1e-8):\n"
+                "    return reference(X_train, X_test, eps)\n",
+          tampers="a wrapper's __module__ is the notebook's, not helpers'"),
+    Wrong("normalize_inputs", "cheat: functools.partial of the reference",
+          None, "import functools\n\nimport helpers.data\n\n"
+                "normalize_inputs = functools.partial(helpers.data.normalize_inputs)\n",
+          tampers="a partial's __module__ is functools'"),
+    Wrong("normalize_inputs", "cheat: pastes the outputs of the public cases",
+          None, _pasted_outputs(),
+          tampers="the in-notebook checker's cases use public seeds"),
+    Wrong("normalize_inputs", "cheat: relabels the reference's __module__",
+          None, "from helpers.data import normalize_inputs\n\n"
+                "normalize_inputs.__module__ = '__main__'\n",
+          tampers="the in-kernel check trusts __module__"),
 ]
 
 
@@ -159,8 +239,6 @@ ACTIVE = [w for w in WRONG if _exercise_notebook(w.exercise)]
 def _wrong_param(wrong):
     if wrong not in ACTIVE:
         marks = pytest.mark.skip(reason=f"exercise {wrong.exercise!r} is not in the notebooks yet")
-    elif wrong.hole:
-        marks = pytest.mark.xfail(strict=True, reason=f"known hole: {wrong.hole}")
     else:
         marks = ()
     return pytest.param(wrong, id=wrong.student, marks=marks)
@@ -348,12 +426,87 @@ def test_solutions_score_full_points(name, graded):
         assert points[grade_id][2], f"{grade_id} should wait for manual grading: {points}"
 
 
-@pytest.mark.parametrize("wrong", [_wrong_param(w) for w in WRONG])
+def _expected(name, wrong):
+    """{test grade_id: points} of a submission with one wrong exercise (all others right)."""
+    lost = set(COURSE.exercises[name, wrong.exercise].tests)
+    return {g: 0 if g in lost else full for g, full in COURSE.autograded[name].items()}
+
+
+@pytest.mark.parametrize("wrong", [_wrong_param(w) for w in WRONG if not w.tampers])
 def test_wrong_submission_loses_exactly_its_points(wrong, graded):
     name = _exercise_notebook(wrong.exercise)
     points = _points(graded, name, wrong.student)
-    lost = set(COURSE.exercises[name, wrong.exercise].tests)
     got = {g: score for g, (score, _, _) in points.items() if g in COURSE.autograded[name]}
-    expected = {g: 0 if g in lost else full for g, full in COURSE.autograded[name].items()}
     print(f"{wrong.student}: {got} (full: {COURSE.autograded[name]})")
-    assert got == expected
+    assert got == _expected(name, wrong)
+
+
+@pytest.mark.parametrize("wrong", [_wrong_param(w) for w in WRONG if w.tampers])
+def test_tampering_fools_the_in_kernel_grading(wrong, graded):
+    """Each `tampers` row really fools nbgrader autograde (else it tests nothing below)."""
+    name = _exercise_notebook(wrong.exercise)
+    points = _points(graded, name, wrong.student)
+    got = {g: points[g][0] for g in COURSE.exercises[name, wrong.exercise].tests}
+    assert got == {g: COURSE.autograded[name][g] for g in got}, wrong.tampers
+
+
+# ----------------------------------------------------------------------------- 4. verified
+@pytest.fixture(scope="module")
+def verified(course_dir, graded):
+    """`make grade` on the autograded course folder, with a fresh secret; its scores and report."""
+    run = verify(course_dir, secrets.token_hex(16))
+    assert run.returncode == 0, f"make grade failed:\n{run.stdout}\n{run.stderr[-5000:]}"
+    print(run.stdout)
+    grades = {}
+    for name in GRADED:
+        students = [s for a, s in graded["students"] if a == name]
+        got = scores(course_dir / "gradebook.db", name, students)
+        grades.update({(name, student): g for student, g in got.items()})
+    report = (course_dir / "grading_report.txt").read_text(encoding="utf-8")
+    logs = {(name, "make grade"): run.stdout + run.stderr for name in GRADED}
+    return {"grades": grades, "students": graded["students"], "report": report, "logs": logs,
+            "stderr": run.stderr}
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_verified_untouched_release_scores_zero(name, verified):
+    points = _points(verified, name, UNTOUCHED)
+    got = {g: points[g][0] for g in COURSE.autograded[name]}
+    assert got == dict.fromkeys(got, 0), points
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_verified_solutions_score_full_points(name, verified):
+    points = _points(verified, name, SOLUTION)
+    for grade_id, full in COURSE.autograded[name].items():
+        assert points[grade_id][:2] == (full, full), f"{grade_id}: {points[grade_id]}"
+
+
+@pytest.mark.parametrize("wrong", [_wrong_param(w) for w in WRONG])
+def test_verified_wrong_submission_loses_exactly_its_points(wrong, verified):
+    """Every row, cheats included: the verified grading takes exactly the exercise's points."""
+    name = _exercise_notebook(wrong.exercise)
+    points = _points(verified, name, wrong.student)
+    got = {g: score for g, (score, _, _) in points.items() if g in COURSE.autograded[name]}
+    print(f"{wrong.student}: {got} (full: {COURSE.autograded[name]})")
+    assert got == _expected(name, wrong)
+
+
+def test_report_names_exactly_the_tampering_submissions(verified):
+    """The report's "in-kernel score higher" list holds the `tampers` rows and nothing else:
+    the in-kernel and verified gradings agree on every honest submission."""
+    section = report_section(verified["report"], "In-kernel score HIGHER")
+    for name, student in sorted(verified["students"]):
+        wrong = next((w for w in ACTIVE if w.student == student), None)
+        expected = wrong is not None and wrong.tampers is not None
+        assert named(section, student, name) == expected, (
+            f"{student} / {name} {'missing from' if expected else 'in'} the list:\n"
+            + "\n".join(section))
+    assert not report_section(verified["report"], "In-kernel score lower"), verified["report"]
+    assert not report_section(verified["report"], "Could not grade"), verified["report"]
+
+
+def test_make_grade_log_is_quiet(verified):
+    """Every notebook, TensorFlow's included: nothing on stderr (SQLAlchemy, alembic, nbgrader,
+    TensorFlow stay quiet; the progress bar is off)."""
+    assert verified["stderr"].strip() == "", verified["stderr"][-3000:]

@@ -163,9 +163,38 @@ def test_base_redraws_on_change_and_caches_one_background_per_key():
     assert explorer.params() == {"x": 1.0}
 
 
+def test_a_setting_seen_before_is_shown_from_the_picture_cache():
+    explorer = Counter()
+    set_controls(explorer, x=0.5)
+    shown = bytes(explorer.image.value)
+    set_controls(explorer, x=-0.5)
+    computed = explorer.computed
+    set_controls(explorer, x=0.5)  # back to a setting seen before
+    assert explorer.computed == computed  # looked up, not computed again
+    assert bytes(explorer.image.value) == shown and explorer.readout.value == "x = 0.5"
+    assert list(explorer._line.get_ydata()) == [0, 0.5]  # the figure object shows it too
+    assert explorer._background_key is True and len(explorer.redraw_ms) == 4
+    explorer._pictures.clear()
+    explorer.redraw()  # drawn afresh: the very same picture
+    assert explorer.computed == computed + 1 and bytes(explorer.image.value) == shown
+    explorer.MAX_PICTURES = 2
+    for x in (-1.0, 0.0, 1.0):
+        set_controls(explorer, x=x)
+    assert len(explorer._pictures) == 2  # the oldest settings are dropped
+
+
 def test_png_bytes_decode_to_the_same_pixels():
     rgba = np.random.default_rng(0).integers(0, 256, (7, 5, 4), dtype=np.uint8)
-    np.testing.assert_array_equal(decode_png(png_bytes(rgba)), rgba[..., :3])
+    decoded = PIL.Image.open(io.BytesIO(png_bytes(rgba)))
+    assert decoded.mode == "RGBA"
+    np.testing.assert_array_equal(np.asarray(decoded), rgba)
+    rgb = np.ascontiguousarray(rgba[..., :3])
+    decoded = PIL.Image.open(io.BytesIO(png_bytes(rgb, level=9)))
+    assert decoded.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(decoded), rgb)
+    for bad in (rgba[..., 0], rgba[..., :2], rgba.astype(np.float32)):
+        with pytest.raises(ValueError, match=r"\(height, width, 3 or 4\) uint8"):
+            png_bytes(bad)
 
 
 def test_numbers_in_readouts_have_no_negative_zero():
@@ -651,6 +680,7 @@ def test_warm_up_draws_every_activation_s_axes_without_changing_the_figure(z):
     explorer = BatchNormExplorer(z)
     assert set(explorer._backgrounds) == set(BatchNormExplorer.ACTIVATIONS)
     shown = bytes(explorer.image.value)
+    explorer._pictures.clear()  # so that redraw draws, rather than look the picture up
     explorer.redraw()  # the figure drawn again at the same setting: the same pixels
     assert bytes(explorer.image.value) == shown
     explorer.sliders["activation"].value = "relu"

@@ -12,6 +12,7 @@ printed as a note (an autograder scores anything on stderr as a failure). The pa
     names.py        the student's own argument and output names, for the messages
     mistakes.py     the catalogue of common mistakes, each hint written once
     cases.py        the seeded inputs each checker tries
+    seeds.py        case_seed: the public seeds, or secret ones while grading (secret_cases)
     exercises.py    one spec per exercise of notebooks 01-03, 05, 06 and 08's forward pass
     backward.py     the backward passes (04, 08) and the located hints of a wrong gradient
     population.py   05's Algorithm 2 population statistics

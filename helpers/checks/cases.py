@@ -14,6 +14,7 @@ import numpy as np
 
 from helpers import batchnorm
 from helpers.checks.runner import Case
+from helpers.checks.seeds import case_seed
 
 __all__ = [
     "batch_norm_cases",
@@ -45,7 +46,7 @@ def columns(rng, m, means, stds):
 # ----------------------------------------------------------------------------- 01
 def normalize_inputs_cases():
     """normalize_inputs(X_train, X_test=None, eps=1e-8)."""
-    rng = np.random.default_rng(2024)
+    rng = np.random.default_rng(case_seed(2024))
 
     def features(m, scales, offsets):
         return columns(rng, m, offsets, scales)
@@ -76,7 +77,7 @@ def normalize_inputs_cases():
 # ----------------------------------------------------------------------------- 02
 def batch_norm_cases():
     """batch_norm(z, gamma, beta, eps=1e-5)."""
-    rng = np.random.default_rng(2025)
+    rng = np.random.default_rng(case_seed(2025))
     n = 5
     gamma, beta = rng.uniform(0.5, 2.0, size=n), rng.uniform(-1.0, 1.0, size=n)
     small_var = columns(rng, 20, [3.0, -1.0, 0.5], [0.01, 1.0, 2.0])  # unit 0: variance ~1e-4
@@ -109,7 +110,7 @@ def batch_norm_cases():
 # ----------------------------------------------------------------------------- 03
 def identity_cases():
     """identity_gamma_beta(z, eps=1e-5)."""
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(case_seed(3))
     return [
         Case("the 4 x 3 example above", (SMALL.copy(),), {}),
         Case("10 examples x 6 units with different means and spreads",
@@ -130,7 +131,7 @@ def batch_norm_loss_of_bias(x, W, gamma, beta, dz_tilde):
 
 def numerical_gradient_cases():
     """numerical_gradient(f, b, h=1e-5); context["gradient"] is the true gradient."""
-    rng = np.random.default_rng(4)
+    rng = np.random.default_rng(case_seed(4))
     x, W = rng.normal(size=(8, 3)), rng.normal(size=(3, 4))
     dout, gamma, beta = rng.normal(size=(8, 4)), rng.uniform(0.5, 2, 4), rng.normal(size=4)
     c = rng.normal(size=5)
@@ -154,7 +155,7 @@ def batchnorm_backward_cases():
     """batchnorm_backward(dz_tilde, cache), the cache of helpers.batchnorm.batchnorm_forward;
     context holds the z, gamma, beta and eps it came from (for the gradient check).
     m != n everywhere, so a sum over the wrong axis shows up as a wrong shape or value."""
-    rng = np.random.default_rng(404)
+    rng = np.random.default_rng(case_seed(404))
 
     def case(description, z, gamma, beta, dz_tilde, eps=1e-5):
         cache = batchnorm.batchnorm_forward(z, gamma, beta, eps=eps)[1]
@@ -181,7 +182,7 @@ def batchnorm_backward_cases():
 # ----------------------------------------------------------------------------- 05
 def track_running_stats_cases():
     """track_running_stats(running_mean, running_var, z, momentum=0.9)."""
-    rng = np.random.default_rng(505)
+    rng = np.random.default_rng(case_seed(505))
     z1 = rng.normal(size=(8, 3)) * [1.0, 2.0, 0.5] + [2.0, -1.0, 0.0]
     z2 = rng.normal(size=(5, 4)) * [3.0, 0.2, 1.0, 2.0] + [10.0, 0.0, -4.0, 1.0]
     z3 = rng.normal(size=(32, 2)) * [1.0, 4.0] + [0.5, -2.0]
@@ -206,7 +207,7 @@ def track_running_stats_cases():
 
 def batchnorm_inference_cases():
     """batchnorm_inference(z, gamma, beta, running_mean, running_var, eps=1e-5)."""
-    rng = np.random.default_rng(506)
+    rng = np.random.default_rng(case_seed(506))
     gamma, beta = np.array([1.5, 0.5, 2.0]), np.array([0.2, -1.0, 0.5])
     rm, rv = np.array([1.0, -2.0, 0.5]), np.array([4.0, 0.25, 1.0])
     return [
@@ -224,7 +225,7 @@ def batchnorm_inference_cases():
 # ----------------------------------------------------------------------------- 06
 def range_width_cases():
     """range_width(grid, accuracies, target): fresh sweeps, so no notebook number can be copied."""
-    rng = np.random.default_rng(606)
+    rng = np.random.default_rng(case_seed(606))
     grid = np.logspace(-4, 0, 9)
     bump = np.clip(0.95 - 0.08 * (np.log10(grid) + 2.0) ** 2 + rng.normal(0, 0.01, 9), 0, 1)
     dip = bump.copy()
@@ -247,7 +248,7 @@ def range_width_cases():
 # ----------------------------------------------------------------------------- 08
 def layer_norm_cases():
     """layer_norm(z, gamma, beta, eps=1e-5): tells layer norm apart from batch norm too."""
-    rng = np.random.default_rng(2028)
+    rng = np.random.default_rng(case_seed(2028))
 
     def examples(m, n, scale=1.0):
         # Each example gets its own offset and spread, so per-example and per-unit statistics

@@ -16,6 +16,7 @@ import numpy as np
 
 from helpers.checks.mistakes import hint
 from helpers.checks.runner import Case, call_safely, run_cases
+from helpers.checks.seeds import case_seed
 
 __all__ = ["check_keras_port", "port_cases", "port_network"]
 
@@ -34,7 +35,7 @@ def port_cases():
     Each Case's args are (net, params, state), the student's arguments; context["X"] is the
     batch both models are run on.
     """
-    rng = np.random.default_rng(2026)
+    rng = np.random.default_rng(case_seed(2026))
     networks = [
         ("square hidden layers 5 -> 5 -> 5 -> 3, tanh, momentum 0.8, eps 1e-4",
          port_network((5, 5, 5, 3), "tanh", momentum=0.8, eps=1e-4)),

@@ -27,7 +27,9 @@ def student_names(fn, names):
 def returned_names(fn, names):
     """{output name: the student's name} from the last `return a, b, ...` of fn's source."""
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        # (a stand-in for a function run elsewhere, e.g. by helpers.grading, carries its source)
+        source = getattr(fn, "__grading_source__", None) or inspect.getsource(fn)
+        tree = ast.parse(textwrap.dedent(source))
     except (OSError, TypeError, SyntaxError, IndentationError):  # no source (e.g. a lambda in -c)
         return {}
     returns = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Return)),

@@ -14,6 +14,7 @@ import numpy as np
 
 from helpers.checks.mistakes import Mistake
 from helpers.checks.runner import Case, Exercise, Output, run_exercise
+from helpers.checks.seeds import case_seed
 
 __all__ = ["POPULATION_STATISTICS", "check_population_statistics", "population_cases"]
 
@@ -55,7 +56,7 @@ HINTS = {
 
 def population_cases():
     """Non-square (k, n) batch statistics, m from 2 to 32, batch means that vary."""
-    rng = np.random.default_rng(2505)
+    rng = np.random.default_rng(case_seed(2505))
 
     def statistics(k, n, m):
         centre, spread = rng.normal(0.0, 3.0, n), rng.uniform(0.5, 4.0, n)

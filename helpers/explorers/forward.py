@@ -113,7 +113,7 @@ class BatchNormExplorer(Explorer):
                       ax_tilde.axvspan(edge, 10, color=plots.PALETTE["orange"], alpha=0.2,
                                        lw=0)]
         ax_tilde.legend(loc="upper left", fontsize=8)
-        self._legend_for = None  # the activation the legend describes; draw() sets it
+        self._drawn_for = None  # the activation panels 3 and 4 are set up for; draw() sets it
         ax_z.set_ylim(0, self._ylims["z"])
         ax_norm.set_ylim(0, self._ylims["z_norm"])
         ax_tilde.set_ylim(0, self._ylims["z_tilde"])
@@ -137,10 +137,15 @@ class BatchNormExplorer(Explorer):
         self._steps["z_norm"].set_data(result["heights"]["z_norm"], self.NORM_EDGES)
         self._steps["z_tilde"].set_data(result["heights"]["z_tilde"], self.TILDE_EDGES)
         self._steps["a"].set_data(result["heights"]["a"], self.OUTPUT_EDGES[name])
-        self._axes["a"].set_ylim(0, self._ylims["a", name])
+        if name != self._drawn_for:  # the axes of panel 4 and the shading change with g only
+            self._show_activation(name)
         for key, text in self._cut.items():
             peak, top = result["heights"][key].max(), self._axes[key].get_ylim()[1]
             text.set_text(f"tallest bar {peak:.0f}% (cut)" if peak > top else "")
+
+    def _show_activation(self, name):
+        """Panel 4's axes and title, and the shaded flat region of panel 3, for g = `name`."""
+        self._axes["a"].set_ylim(0, self._ylims["a", name])
         self._axes["a"].set_xlim(self.OUTPUT_EDGES[name][0], self.OUTPUT_EDGES[name][-1])
         self._axes["a"].set_title(f"4. a = {name}(z~)")
         left, right = self._flat
@@ -152,9 +157,8 @@ class BatchNormExplorer(Explorer):
             left.set_x(-10), left.set_width(10 - edge)
             right.set_x(edge), right.set_width(10 - edge), right.set_visible(True)
             left.set_label(f"saturated: |z~| > {edge:.2f}")  # the readout says why
-        if name != self._legend_for:  # a new legend only when g changes (it is slow to make)
-            self._axes["z_tilde"].legend(loc="upper left", fontsize=8)
-            self._legend_for = name
+        self._axes["z_tilde"].legend(loc="upper left", fontsize=8)  # the new label; slow to make
+        self._drawn_for = name
 
     def readout_html(self, result):
         parts = [f"<b>z~</b>: mean {number(result['z_tilde_mean'], '.2f')}, std "

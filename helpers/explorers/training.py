@@ -38,6 +38,10 @@ class OptimizerExplorer(Explorer):
             if (name, True) not in histories or (name, False) not in histories:
                 raise ValueError(f"optimizer {name!r} needs a run with and one without BN")
         super().__init__()
+        # A handful of settings (optimizer x BN): draw every picture now, so that each click
+        # only looks one up.
+        self.warm_up([{"optimizer": name, "bn": choice}
+                      for name in self.names for choice in self.BN_CHOICES])
 
     def controls(self):
         return [Choice("optimizer", "optimizer", self.names, self.names[-1], buttons=True),

@@ -1,0 +1,347 @@
+"""The grader's side of the child: start it, ask it, time it out, and stand-ins for its functions.
+
+    session = Session(prelude, cells, timeout=30.0, memory_mb=3072)  # starts the child
+    session.load_errors        {grade_id: [errors while running that cell]}
+    fn = RemoteFunction(session, "batch_norm", def_node, source)     # a callable proxy
+    check_batch_norm(fn)       # the unchanged checker; fn's calls run in the child
+
+A call sends (deep-copied, pickled) arguments to the child and returns its result decoded as
+plain data (helpers.grading.wire: never unpickled). An exception in the student's code comes
+back as its type name and message and is raised here as the builtin class of that name, so the
+checkers' hints work unchanged. An argument changed in place in the child is copied back into
+the argument the checker passed (call_safely reports it). A function among the arguments (03's
+f) stays here: the child calls it back with plain data.
+
+What the child cannot survive (a timeout, a crash, a broken protocol) raises ChildFailure, a
+BaseException, so that no checker's `except Exception` can mistake it for the student's error.
+"""
+
+import ast
+import builtins
+import inspect
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+from helpers.grading import wire
+
+__all__ = ["ChildFailure", "RemoteFunction", "Session", "signature_of"]
+
+FILE_MB = 64  # the largest file the child may write in its working folder
+
+
+class ChildFailure(BaseException):
+    """The child timed out, died or broke the protocol; reason says which."""
+
+    def __init__(self, reason, kind="crashed"):
+        super().__init__(reason)
+        self.reason, self.kind = reason, kind
+
+
+class DeadlineReader:
+    """A pipe read with a wall-clock deadline (ChildFailure "timed out" when it passes)."""
+
+    def __init__(self, fd, session):
+        self.fd, self.session = fd, session
+
+    def read(self, n):
+        left = self.session.deadline - time.monotonic()
+        ready, _, _ = select.select([self.fd], [], [], max(left, 0.0))
+        if not ready:
+            raise ChildFailure(f"timed out after {self.session.timeout:g} s", "timed out")
+        return os.read(self.fd, min(n, 1 << 20))
+
+
+def child_environment(workdir):
+    """A small environment: one BLAS thread, TensorFlow quiet, HOME in the working folder."""
+    keep = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL") if key in os.environ}
+    return {**keep, "HOME": workdir, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg",
+            "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1"}
+
+
+class Session:
+    """One child process running a notebook's solution cells; restartable after a failure.
+
+    prelude: statements (text) run first, the course's; cells: [(grade_id, source)];
+    timeout: seconds of wall time per exercise (set with `begin`); memory_mb: address space.
+    """
+
+    def __init__(self, prelude, cells, timeout=30.0, memory_mb=3072, cpu_seconds=None):
+        self.prelude, self.cells = list(prelude), list(cells)
+        self.timeout, self.memory_mb = float(timeout), int(memory_mb)
+        self.cpu_seconds = cpu_seconds or int(timeout * (len(cells) + 4)) + 120
+        self.process = None
+        self.findings = []            # (kind, text) sent by the child, for the current exercise
+        self.load_errors, self.load_findings, self.skipped = {}, {}, {}
+        self.deadline = 0.0
+        self.start()
+
+    # --------------------------------------------------------------------- the process
+    def start(self):
+        """Start the child and run the cells; a cell that times out or crashes is left out
+        (its reason in self.skipped) and the child restarted without it."""
+        while True:
+            cells = [(g, s) for g, s in self.cells if g not in self.skipped]
+            self.spawn(cells)
+            loaded = 0  # the child reports each cell when it is done, its findings before
+            prelude_done = False
+            try:
+                self.deadline = time.monotonic() + self.timeout + 60.0  # the course's imports
+                while True:
+                    frame = self.receive()
+                    current = cells[loaded][0] if loaded < len(cells) else None
+                    if frame.get("prelude") and not prelude_done:
+                        prelude_done = True
+                        self.deadline = time.monotonic() + self.timeout
+                    elif "finding" in frame:
+                        self.load_findings.setdefault(current, []).append(
+                            (str(frame["finding"]), str(frame["text"])))
+                    elif frame.get("ready") and loaded == len(cells):
+                        return
+                    elif frame.get("cell") == current and current is not None:
+                        self.load_errors[current] = [str(e) for e in frame.get("errors", [])]
+                        loaded += 1
+                        self.deadline = time.monotonic() + self.timeout
+                    else:
+                        raise ChildFailure("the child broke the protocol while loading",
+                                           "tampered")
+            except ChildFailure as failure:
+                self.stop()
+                if not prelude_done or loaded >= len(cells):  # the course's code failed
+                    raise
+                self.skipped[cells[loaded][0]] = (
+                    f"{failure.reason} while running the solution cell")
+
+    def spawn(self, cells):
+        self.stop()
+        self.workdir = tempfile.mkdtemp(prefix="grading-")
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "helpers.grading.child"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.workdir,
+            env=child_environment(self.workdir), start_new_session=True)
+        self.reader = DeadlineReader(self.process.stdout.fileno(), self)
+        self.load_errors, self.load_findings = {}, {}
+        self.send({"prelude": self.prelude, "cells": cells, "memory_mb": self.memory_mb,
+                   "cpu_seconds": self.cpu_seconds, "file_mb": FILE_MB})
+
+    def stop(self):
+        """Kill the child (its whole process group) and remove its working folder."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.process.wait()
+            for pipe in (self.process.stdin, self.process.stdout):
+                pipe.close()
+            self.process = None
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    close = stop
+
+    def restart(self):
+        """A fresh child (after a timeout or a crash), for the exercises not graded yet."""
+        self.start()
+
+    # --------------------------------------------------------------------- frames
+    def send(self, obj):
+        try:
+            wire.write_frame(self.process.stdin, obj, trusted=True)
+        except (BrokenPipeError, OSError) as error:
+            raise ChildFailure(self.death(f"the child could not be reached ({error})")) from None
+
+    def receive(self):
+        try:
+            frame = wire.read_frame(self.reader)
+        except EOFError:
+            raise ChildFailure(self.death("the child process ended")) from None
+        except wire.WireError as error:
+            raise ChildFailure(f"the child sent malformed data ({error})", "tampered") from None
+        if not isinstance(frame, dict):
+            raise ChildFailure("the child sent malformed data", "tampered")
+        return frame
+
+    def death(self, what):
+        """A sentence on how the child died (its exit code or signal, e.g. the memory limit)."""
+        try:
+            code = self.process.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            return what
+        if code < 0:
+            return f"{what}: killed by signal {signal.Signals(-code).name}"
+        return f"{what} (exit code {code})"
+
+    def begin(self):
+        """A new exercise: its own wall-clock budget and findings."""
+        self.deadline = time.monotonic() + self.timeout
+        self.findings = []
+
+    def request(self, op, callbacks=(), **fields):
+        """Send one request, serve the child's callbacks, and return its answer (a dict).
+
+        After the answer, a ping with a fresh nonce must come back before anything else: a
+        student's code that wrote a forged answer into the pipe leaves a second one there."""
+        nonce = secrets.token_hex(8)
+        self.send({"op": op, "nonce": nonce, **fields})
+        while True:
+            frame = self.receive()
+            if "finding" in frame:
+                self.findings.append((str(frame["finding"]), str(frame["text"])))
+            elif "callback" in frame:
+                self.send(call_back(callbacks, frame))
+            elif frame.get("nonce") == nonce:
+                break
+            else:
+                raise ChildFailure("the child's answer did not match the question (an attempt "
+                                   "to forge the grader's protocol?)", "tampered")
+        check = secrets.token_hex(8)
+        self.send({"op": "ping", "nonce": check})
+        while True:
+            pong = self.receive()
+            if "finding" in pong:
+                self.findings.append((str(pong["finding"]), str(pong["text"])))
+                continue
+            if pong.get("pong") != check:
+                raise ChildFailure("the child sent more than one answer (an attempt to forge "
+                                   "the grader's protocol?)", "tampered")
+            return frame
+
+
+def call_back(callbacks, frame):
+    """Run one of the grader's own functions for the child, on plain data; the reply frame."""
+    try:
+        fn = callbacks[int(frame["callback"])]
+        args, kwargs = frame.get("args") or [], frame.get("kwargs") or {}
+        return {"result": fn(*args, **kwargs)}
+    except Exception as error:  # the checker's function on the student's data
+        return {"exception": [type(error).__name__, str(error)]}
+
+
+# ----------------------------------------------------------------------------- the proxy
+def literal_or_placeholder(node):
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return Placeholder(ast.unparse(node))
+
+
+class Placeholder:
+    """A default value that is not a literal, shown as its source."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+def signature_of(def_node):
+    """An inspect.Signature of a student's `def`, from its ast (nothing is executed)."""
+    if def_node is None:
+        return None
+    a = def_node.args
+    P = inspect.Parameter
+    positional = [(arg, P.POSITIONAL_ONLY) for arg in a.posonlyargs] + [
+        (arg, P.POSITIONAL_OR_KEYWORD) for arg in a.args]
+    defaults = [P.empty] * (len(positional) - len(a.defaults)) + [
+        literal_or_placeholder(d) for d in a.defaults]
+    parameters = [P(arg.arg, kind, default=default)
+                  for (arg, kind), default in zip(positional, defaults)]
+    if a.vararg:
+        parameters.append(P(a.vararg.arg, P.VAR_POSITIONAL))
+    parameters += [P(arg.arg, P.KEYWORD_ONLY, default=P.empty if d is None
+                     else literal_or_placeholder(d)) for arg, d in zip(a.kwonlyargs, a.kw_defaults)]
+    if a.kwarg:
+        parameters.append(P(a.kwarg.arg, P.VAR_KEYWORD))
+    try:
+        return inspect.Signature(parameters)
+    except ValueError:
+        return None
+
+
+def without_functions(value, callbacks):
+    """value with each function replaced by a wire.CallbackRef (its index in callbacks)."""
+    if isinstance(value, tuple):
+        return tuple(without_functions(v, callbacks) for v in value)
+    if isinstance(value, list):
+        return [without_functions(v, callbacks) for v in value]
+    if isinstance(value, dict):
+        return {k: without_functions(v, callbacks) for k, v in value.items()}
+    if callable(value) and not isinstance(value, type) and not isinstance(value, np.ufunc):
+        callbacks.append(value)
+        return wire.CallbackRef(len(callbacks) - 1)
+    return value
+
+
+def copy_back(original, after):
+    """Copy what the student's function did to an argument into the checker's copy of it."""
+    if isinstance(original, np.ndarray) and isinstance(after, np.ndarray):
+        if after.shape == original.shape and original.flags.writeable:
+            try:
+                original[...] = after
+            except (TypeError, ValueError):
+                pass
+    elif isinstance(original, dict) and isinstance(after, dict):
+        for key in [k for k in original if k not in after]:
+            del original[key]
+        for key, value in after.items():
+            if isinstance(value, wire.Opaque):
+                continue
+            if isinstance(original.get(key), (np.ndarray, dict)):
+                copy_back(original[key], value)
+                if not isinstance(value, type(original[key])):
+                    original[key] = value
+            else:
+                original[key] = value
+
+
+class RemoteFunction:
+    """Stands for the student's function `name` in the child (see the module's docstring).
+
+    __signature__ and __grading_source__ come from the student's `def` (ast), for the
+    checkers' messages in the student's own names (helpers.checks.names)."""
+
+    def __init__(self, session, name, def_node=None, source=None, forbidden=None):
+        self.session, self.forbidden = session, forbidden
+        self.__name__ = self.__qualname__ = name
+        self.__module__ = "__main__"
+        self.__signature__ = signature_of(def_node)
+        self.__grading_source__ = (ast.get_source_segment(source, def_node)
+                                   if def_node is not None and source else None)
+
+    def __call__(self, *args, **kwargs):
+        callbacks = []
+        sent_args = without_functions(args, callbacks)
+        sent_kwargs = without_functions(kwargs, callbacks)
+        reply = self.session.request("call", callbacks, name=self.__name__, args=sent_args,
+                                     kwargs=sent_kwargs, forbidden=self.forbidden)
+        warn_again(reply.get("warnings") or [])
+        if "missing" in reply:
+            raise NameError(str(reply["missing"]))
+        if "unsendable" in reply:
+            raise TypeError(f"the result could not be sent to the grader ({reply['unsendable']})")
+        for original, after in zip(args, reply.get("args_after") or []):
+            copy_back(original, after)
+        if "exception" in reply:
+            raise wire.rebuild_exception(*reply["exception"])
+        return reply.get("result")
+
+
+def warn_again(texts):
+    """Raise the student's warnings here too, so the checkers print them as a note."""
+    for text in texts:
+        name, _, message = str(text).partition(": ")
+        category = getattr(builtins, name, None)
+        if not (isinstance(category, type) and issubclass(category, Warning)):
+            category, message = UserWarning, str(text)
+        warnings.warn(message, category, stacklevel=2)
