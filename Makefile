@@ -54,6 +54,15 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.course-installed
 	$(BIN)/python -m pip install -r requirements-dev.txt
 	touch $@
 
+# JupyterHub's proxy for tests/test_hub.py, from the npm registry, into the venv. Without npm
+# (apt-get install -y npm; .ci/run does it) the hub test skips, or fails when CI is set.
+# 5.0.1 asks for Node 18 or newer (Debian 12 has 18); 5.3 and its dependencies ask for Node 22.
+PROXY := $(VENV)/node_modules/.bin/configurable-http-proxy
+$(PROXY):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix $(VENV) --no-save --no-audit --no-fund configurable-http-proxy@5.0.1; \
+	else echo "npm not found: tests/test_hub.py needs configurable-http-proxy"; fi
+
 # The learner's copy of the course (ignored by git): notebooks/ with every answer replaced by
 # nbgrader's stub and the outputs cleared. Each notebook is copied once, never overwritten (the
 # learner's work survives pulls and rebuilds); JupyterLab opens on that folder alone, so the
@@ -64,7 +73,7 @@ lab: $(VENV)/.course-installed
 	$(BIN)/python assignments/learner_copy.py --to $(LEARNER)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(LEARNER) $(LAB_ROOT)
 
-test: $(VENV)/.dev-installed
+test: $(VENV)/.dev-installed $(PROXY)
 	$(BIN)/python -m pytest $(NBVAL) $(TESTS)
 
 bench: $(VENV)/.dev-installed

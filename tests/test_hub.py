@@ -58,27 +58,29 @@ WRONG_EDIT = ("z.var(axis=0)", "z.var(axis=0, ddof=1)")
 COMMAND_TIMEOUT = 900  # s, for one block of instructor commands (make grade runs every notebook)
 UI_TIMEOUT = 120  # s, for a click to show its result (nbgrader's list calls run on the server)
 
-# The course's shared nbgrader config (README): course id, exchange, and, since with the simple
-# spawner every hub user is the same OS account, each student's id from the hub (nbgrader would
-# take the OS account's name); instructors keep "*", every student, for collect and grading.
-COURSE_NBGRADER_CONFIG = '''\
-import os
-c = get_config()  # noqa: F821
-c.CourseDirectory.course_id = {course_id!r}
-c.Exchange.root = {exchange!r}
-INSTRUCTORS = {{{instructor!r}}}
-if os.environ.get("JUPYTERHUB_USER", "") not in INSTRUCTORS | {{""}}:
-    c.CourseDirectory.student_id = os.environ["JUPYTERHUB_USER"]
-'''
 # The instructor's ~/.jupyter/nbgrader_config.py (README).
 INSTRUCTOR_NBGRADER_CONFIG = '''\
 c = get_config()  # noqa: F821
 c.CourseDirectory.root = {course!r}
 '''
-# The README's commands for the course's config folder: nbgrader's instructor extensions off.
-NBGRADER_INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment")
-SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {
-    "nbgrader.server_extensions.formgrader": False}}}
+README_SECTION = "### On JupyterHub, with nbgrader's exchange"
+README_SRV = "/srv/nbgrader"  # the README's folders, moved into the temporary folder
+
+
+def readme_course_setup():
+    """What the README's JupyterHub section puts into the course's Jupyter config folder:
+    (text of nbgrader_config.py, the nbgrader plugins disabled and locked, the text of
+    jupyter_server_config.json). Read from README.md, so the test runs what it says."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert README_SECTION in readme, f"README.md has no section {README_SECTION!r}"
+    section = readme.split(README_SECTION, 1)[1].split("\n### ", 1)[0]
+    config = re.search(r"cat > nbgrader_config.py <<'(\w+)'\n(.*?)\n\1\n", section, re.S)
+    plugins = re.search(r'^plugins="([^"]+)"', section, re.M)
+    server = re.search(r"^echo '(.*?)' \\\n\s*> jupyter_server_config.json", section, re.M)
+    assert config and plugins and server, (
+        "README's JupyterHub section no longer shows the course config folder's "
+        "nbgrader_config.py, plugins=... and jupyter_server_config.json as this test reads them")
+    return config.group(2), plugins.group(1).split(), server.group(1)
 
 
 # ----------------------------------------------------------------------------- the exercise
@@ -122,7 +124,7 @@ def wrong_prediction(source):
     choices = re.findall(r'"([^"]+)"', source.splitlines()[0])
     answer = re.search(r'= "([^"]+)"', right).group(1)
     wrong = next(choice for choice in choices if choice != answer)
-    return right.replace(f'"{answer}"', f'"{wrong}"')
+    return right.replace(f'= "{answer}"', f'= "{wrong}"')
 
 
 def answers(kind):
@@ -149,30 +151,31 @@ def expected_scores():
 
 
 # ----------------------------------------------------------------------------- the set-up
-def disable_instructor_extensions(config_dir):
-    """The README's commands for the course's config folder (JUPYTER_CONFIG_DIR points there
-    while they run): nbgrader's formgrader and create-assignment plugins disabled and locked,
-    the formgrader server extension off."""
+def lay_out_course(hub, course):
+    """The course's config folder and the instructor's nbgrader config, as the README says:
+    its nbgrader_config.py (with the temporary exchange), its commands that disable and lock
+    nbgrader's instructor plugins (run with JUPYTER_CONFIG_DIR on the folder), its
+    jupyter_server_config.json; and the instructor's ~/.jupyter/nbgrader_config.py."""
     import subprocess
 
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config_dir))
+    config, plugins, server = readme_course_setup()
+    assert README_SRV + "/exchange" in config, "the README's config names another exchange"
+    assert repr(course_id()).strip("'") in config, (
+        f"the README's config does not set the course id {course_id()!r} of "
+        f"assignments/nbgrader_config.py")
+    config = config.replace(README_SRV + "/exchange", str(hub.exchange))
+    (hub.course_config / "nbgrader_config.py").write_text(config)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(hub.course_config))
     for action in ("disable", "lock"):
         subprocess.run([str(hs.BIN / "jupyter"), "labextension", action, "--level=user",
-                        *NBGRADER_INSTRUCTOR_PLUGINS], env=env, check=True,
-                       capture_output=True)
-    (config_dir / "jupyter_server_config.json").write_text(json.dumps(SERVER_CONFIG, indent=2))
-
-
-def lay_out_course(hub, course):
-    """The course's config folder, the exchange and the instructor's nbgrader config, as the
-    README says (with the temporary folder's paths)."""
-    (hub.course_config / "nbgrader_config.py").write_text(COURSE_NBGRADER_CONFIG.format(
-        course_id=course_id(), exchange=str(hub.exchange), instructor=INSTRUCTOR))
-    disable_instructor_extensions(hub.course_config)
+                        *plugins], env=env, check=True, capture_output=True)
+    (hub.course_config / "jupyter_server_config.json").write_text(server)
+    json.loads(server)  # the README's JSON is valid
     user_config = hub.home(INSTRUCTOR) / ".jupyter"
     user_config.mkdir(parents=True, exist_ok=True)
     (user_config / "nbgrader_config.py").write_text(
         INSTRUCTOR_NBGRADER_CONFIG.format(course=str(course)))
+    return plugins
 
 
 @pytest.fixture(scope="module")
@@ -185,18 +188,19 @@ def hub():
     # A folder of its own rather than pytest's tmp_path: pytest deletes all but its three latest
     # temporary folders whenever it starts, so a parallel pytest run could pull the homes away.
     root = Path(tempfile.mkdtemp(prefix="course-hub-"))
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's screenshots only
     server = hs.Hub(root)
-    server.course = server.home(INSTRUCTOR) / "course"
-    lay_out_course(server, server.course)
     try:
-        server.start([INSTRUCTOR, *STUDENTS])
-    except RuntimeError as exc:
+        server.course = server.home(INSTRUCTOR) / "course"
+        server.plugins = lay_out_course(server, server.course)
+        try:
+            server.start([INSTRUCTOR, *STUDENTS])
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        yield server
+    finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -296,10 +300,6 @@ class Session:
     def row(self, listing, assignment):
         return self.page.locator(f"#{listing}_assignments_list > .list_item").filter(
             has=self.page.locator(".item_name", has_text=assignment)).first
-
-    def submissions(self):
-        """The submission rows (one per Submit) of FETCHED in the submitted list."""
-        return self.row("submitted", FETCHED).locator(".nested_list_item")
 
     # --- the notebook
     def open_fetched(self):
@@ -419,9 +419,9 @@ def student_works(hub, session, kind, twice):
         "() => JSON.parse(document.getElementById('jupyter-config-data').textContent)")
     for key in ("disabledExtensions", "lockedExtensions"):  # lists of names in the page
         listed = page_config.get(key, [])
-        assert set(NBGRADER_INSTRUCTOR_PLUGINS) <= set(listed), (
+        assert set(hub.plugins) <= set(listed), (
             f"{session.user}'s JupyterLab: {key} is {listed}, without all of "
-            f"{NBGRADER_INSTRUCTOR_PLUGINS} (locked: students cannot re-enable them)")
+            f"{hub.plugins} (locked: students cannot re-enable them)")
     formgrader = session.page.request.get(hub.url(f"user/{session.user}/formgrader"))
     assert formgrader.status == 404, (
         f"{session.user}'s server serves the formgrader (HTTP {formgrader.status})")
@@ -465,7 +465,7 @@ def student_works(hub, session, kind, twice):
 def grade(hub, session):
     """Step 3: collect, `make grade`, generate and release feedback, in the terminal."""
     name = FETCHED
-    commands = [f"cd {hub.course}", f"nbgrader collect {name}",
+    commands = [f"cd {hub.course}", f"nbgrader collect {name}", f"nbgrader autograde {name}",
                 f"make -C {REPO} grade ASSIGNMENTS={hub.course} ASSIGNMENT={name}",
                 f"nbgrader generate_feedback {name}", f"nbgrader release_feedback {name}"]
     if (REPO / ".venv").exists():
@@ -495,11 +495,17 @@ def read_feedback(hub, session):
     report.goto(hub.url(f"user/{session.user}/files/{relative}"))
     text = report.locator("body").inner_text()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    report.screenshot(path=str(ARTIFACTS / f"{session.user}-4-feedback.png"), full_page=True)
+    report.screenshot(path=str(ARTIFACTS / f"{session.user}-4-feedback.png"))
+    (ARTIFACTS / f"{session.user}-4-feedback.txt").write_text(text)
     report.close()
     total = re.search(r"\(Score: ([\d.]+) / ([\d.]+)\)", text)
     assert total, f"no score in {session.user}'s feedback:\n{text[:2000]}"
     return float(total.group(1)), float(total.group(2)), text
+
+
+def words(text):
+    """The text with every run of white space made one space (HTML reflows lines)."""
+    return " ".join(text.split())
 
 
 def test_classroom_round_trip_on_jupyterhub(hub, browser):
@@ -532,10 +538,13 @@ def test_classroom_round_trip_on_jupyterhub(hub, browser):
             assert (score, out_of) == (scores[student], max_score), (
                 f"{student}'s feedback shows {score} / {out_of}, expected "
                 f"{scores[student]} / {max_score}")
-            if STUDENTS[student] == "wrong":
-                hint = outputs[student].strip().splitlines()[-1]
-                assert hint and hint in text, (
-                    f"{student}'s feedback lacks the checker's hint {hint!r}:\n{text[:3000]}")
+            if STUDENTS[student] != "right":
+                # The hint the checker printed in the browser (step 2) is in the report.
+                hint = re.search(r"Hint: .*", outputs[student])
+                assert hint, f"no hint under {student}'s checker:\n{outputs[student]}"
+                assert words(hint.group(0)) in words(text), (
+                    f"{student}'s feedback lacks the checker's hint {hint.group(0)!r}:\n"
+                    f"{text[:3000]}")
 
     with evidence_on_failure(hub, sessions, "5-gradebook"):
         with Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}") as gradebook:

@@ -4,7 +4,8 @@ An explorer is
 - `controls()`: a list of control specs (`Slider`, `Choice`, `Checkbox`), built into ipywidgets
   by `make_control` and laid out by `layout` (the controls, then the figure, then a readout);
 - `compute(params) -> dict`: the numbers for one setting of the controls, from a function of
-  `helpers.experiments`; never a widget or a figure, so tests and notebooks can call it;
+  `helpers.experiments`; never a widget or a figure, so tests and notebooks can call it; a pure
+  function of the control values, so a setting seen before is shown from a cache (`redraw`);
 - a view: ONE matplotlib figure made once (`setup_figure`) with `matplotlib.figure.Figure` (not
   pyplot, so Jupyter never shows it a second time), whose artists `draw(result)` updates in place;
   it is rendered to PNG bytes in an `ipywidgets.Image`, next to `readout_html(result)`.

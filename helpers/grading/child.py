@@ -126,7 +126,7 @@ def make_guard(emit, workdir):
         """helpers.data.normalize_inputs, from a code object of the helpers package."""
         module = relpath(code.co_filename, package_parent).removesuffix(".py")
         module = module.replace(sep, ".").removesuffix(".__init__")
-        return f"{module}.{code.co_qualname}"
+        return f"{module}.{getattr(code, 'co_qualname', code.co_name)}"  # co_qualname: 3.11+
 
     def profile(frame, event, arg):
         if not state[0]:
