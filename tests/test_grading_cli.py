@@ -346,3 +346,29 @@ def test_assignment_restricts_and_other_grades_are_kept(released, tmp_path):
     assert grades[A03, "solution"]["predict_db_under_bn_test"][0] == 0.5
     assert grades[A03, "solution"]["identity_gamma_beta_test"][0] == 2
 
+
+
+# ----------------------------------------------------------------------------- a dying worker
+def verify_or_die(job, secret, timeout, memory_mb):
+    """A stand-in for verify_job whose worker process dies on the student "killer"."""
+    if job.student == "killer":
+        os._exit(1)
+    return job, {"problems": [], "exercises": {}, "seconds": 0.0}
+
+
+def test_a_dying_worker_costs_no_other_student_their_grades(tmp_path, monkeypatch):
+    """The pool breaks when a worker dies; every other job is verified again, alone, and only
+    the job that killed its worker comes back as an error."""
+    from helpers.grading.cli import Job, verify_all
+
+    # the spawned workers import this module by name to find verify_or_die
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "tests"),
+                                                      os.environ.get("PYTHONPATH", "")]))
+    jobs = [Job("a", student, "a", tmp_path / "a.ipynb", tmp_path / "s.ipynb")
+            for student in ("first", "killer", "second", "third")]
+    results = dict(verify_all(jobs, "secret", 5.0, 100, workers=2, verify=verify_or_die,
+                              progress=False))
+    assert set(results) == set(jobs)
+    outcomes = {job.student: outcome for job, outcome in results.items()}
+    assert "error" in outcomes.pop("killer")
+    assert all("error" not in outcome for outcome in outcomes.values()), outcomes

@@ -7,7 +7,11 @@ call uses a fresh random secret, so the cases are never the public ones.
 """
 
 import json
+import os
 import secrets
+import shutil
+import signal
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -512,3 +516,247 @@ def test_public_seeds_outside_grading_secret_ones_inside():
     assert first.shape == public.shape
     assert not np.allclose(first, public) and not np.allclose(first, other)
     assert np.array_equal(batch_norm_cases()[1].args[0], public)  # the context is left
+
+
+# ----------------------------------------------------------------------------- hardening
+def test_a_clone_or_a_swap_of_the_forbidden_reference_scores_0(tmp_path):
+    # The reference is looked up before the cell runs (a swap of the module's attribute
+    # changes nothing) and matched by what its code does (a renamed clone is the same code).
+    swap = """
+        _ref = probes.reestimate_bn_stats
+        probes.reestimate_bn_stats = lambda *args: None
+        def reestimate_bn_stats(net, params, state, X):
+            return _ref(net, params, state, X)
+        """
+    clone = """
+        import types
+        _f = probes.reestimate_bn_stats
+        _mine = types.FunctionType(_f.__code__.replace(co_name="mine", co_filename="<mine>"),
+                                   _f.__globals__, "mine", _f.__defaults__)
+        def reestimate_bn_stats(net, params, state, X):
+            return _mine(net, params, state, X)
+        """
+    NB06 = ROOT / "notebooks" / "06_why_batchnorm_works.ipynb"
+    for source in (swap, clone):
+        path = submit(tmp_path, NB06, {"reestimate_bn_stats": source})
+        assert_only_lost(verify(path, NB06), NB06, lost=("reestimate_bn_stats_test",),
+                         reason="calls helpers.probes.reestimate_bn_stats")
+
+
+@pytest.mark.parametrize("where", ["in the cell", "in the function"])
+def test_a_1000_deep_expression_scores_0_without_an_exception(tmp_path, where):
+    deep = "z" + " + 0" * 1000
+    source = (f"x = {deep}\n" if where == "in the cell" else "") + (
+        "def batch_norm(z, gamma, beta, eps=1e-5):\n"
+        f"    return {deep if where == 'in the function' else 'z'}\n")
+    result = verify(submit(tmp_path, NB02, {"batch_norm": source}), NB02)
+    assert_only_lost(result, NB02, lost=("batch_norm_test",))
+
+
+def test_a_flood_of_findings_is_capped(tmp_path):
+    path = submit(tmp_path, NB02, {"batch_norm": """
+        import sys
+        def batch_norm(z, gamma, beta, eps=1e-5):
+            report = [c.cell_contents for c in sys.getprofile().__closure__
+                      if getattr(c.cell_contents, "__name__", "") == "report"][0]
+            emit = [c.cell_contents for c in report.__closure__
+                    if getattr(c.cell_contents, "__name__", "") == "emit"][0]
+            for i in range(300):
+                emit({"finding": "refused", "text": f"{i} " + "x" * 100_000})
+            return z
+        """})
+    result = verify(path, NB02)
+    r = result.exercises["batch_norm_test"]
+    assert r.points == 0.0
+    assert 1 <= len(r.flags) <= 60 and max(len(flag) for flag in r.flags) < 400
+    assert len(r.message) < 60 * 400
+
+
+def test_the_graders_function_refuses_arrays_unlike_the_ones_passed(tmp_path):
+    NB03 = ROOT / "notebooks" / "03_gamma_beta_identity.ipynb"
+    path = submit(tmp_path, NB03, {"numerical_gradient": """
+        def numerical_gradient(f, b, h=1e-5):
+            f(np.zeros((2**20, 1, 1), dtype=np.float16))  # would broadcast in the grader
+            return np.zeros_like(b, dtype=float)
+        """})
+    assert_only_lost(verify(path, NB03), NB03, lost=("numerical_gradient_test",),
+                     reason="takes arrays like the ones passed to you")
+
+
+def test_a_slow_notebook_stops_at_the_time_budget(tmp_path):
+    slow = "import time\ntime.sleep(0.8)\n"
+    path = submit(tmp_path, NB02, {
+        "batch_norm": slow + "def batch_norm(z, gamma, beta, eps=1e-5):\n    while True:\n"
+                             "        pass\n",
+        "predict_tanh_saturation_at_gamma_1": slow + "tanh_prediction = 1\n",
+        "predict_almost_dead_unit_without_eps": slow + "almost_dead_prediction = 1\n"})
+    started = time.monotonic()
+    result = verify(path, NB02, timeout=1.0, budget=3.0)
+    assert time.monotonic() - started < 3.0 + 4.0  # the budget, and the last child's stop
+    assert all(r.points == 0.0 for r in result.exercises.values())
+    assert any("budget" in r.message for r in result.exercises.values()), [
+        r.message for r in result.exercises.values()]
+
+
+@pytest.mark.parametrize("action, reason", [
+    ("import cffi", "use cffi"),
+    ("import sqlite3; sqlite3.connect('grades.db')", "open a database"),
+    ("os.mkdir(os.path.expanduser('~') + '/../made-by-student')", "create folders"),
+    ("os.open(os.path.dirname(batchnorm.__file__), os.O_RDONLY)", "helpers source"),
+    ("os.open('/', os.O_RDONLY)", "open a folder"),
+    ("import subprocess; subprocess._posixsubprocess.fork_exec()", "start a process"),
+], ids=["cffi", "sqlite3", "mkdir", "helpers folder", "dir_fd", "fork_exec"])
+def test_more_actions_are_refused(tmp_path, action, reason):
+    path = submit(tmp_path, NB02, {"batch_norm": f"""
+        import os
+        def batch_norm(z, gamma, beta, eps=1e-5):
+            try:
+                {action}
+            except Exception:
+                pass
+            return gamma * (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + eps) + beta
+        """})
+    assert_only_lost(verify(path, NB02), NB02, lost=("batch_norm_test",), reason=reason)
+
+
+# ----------------------------------------------------------------------------- the OS sandbox
+# Each submission first switches the child's hooks off (a known way, through the profile
+# hook's closure: the hooks are in the child's reach), so that only the OS sandbox stands
+# between its code and the machine; then it acts and still answers right.
+HOOKS_OFF = """
+import sys
+def hooks_off():
+    for cell in sys.getprofile().__closure__:
+        if isinstance(cell.cell_contents, list) and len(cell.cell_contents) == 3:
+            cell.cell_contents[0] = False
+            return
+    raise RuntimeError("the guard's state was not found")
+"""
+RIGHT = "return gamma * (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + eps) + beta"
+
+
+def needs_sandbox():
+    from helpers.grading.remote import sandbox
+
+    bwrap, name = sandbox()
+    if bwrap is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the OS sandbox is required in CI, and there is none: {name}")
+        pytest.skip(f"no OS sandbox on this machine: {name}")
+
+
+@pytest.fixture
+def outside_tmp():
+    """A folder outside /tmp (which the sandbox replaces anyway), removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="grading-test-", dir="/var/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def attack(folder, body, after=""):
+    """Verify a 02 submission in folder/student/ whose batch_norm switches the hooks off, runs
+    body (its errors ignored), then `after`, and answers right; the result."""
+    source = HOOKS_OFF + (
+        "def batch_norm(z, gamma, beta, eps=1e-5):\n    hooks_off()\n    try:\n"
+        + textwrap.indent(textwrap.dedent(body).strip() or "pass", " " * 8)
+        + "\n    except Exception:\n        pass\n"
+        + textwrap.indent(textwrap.dedent(after).strip(), " " * 4) + f"\n    {RIGHT}\n")
+    result = verify(submit(folder, NB02, {"batch_norm": source}), NB02)
+    assert result.sandbox == "bubblewrap"
+    assert "does not parse" not in result.exercises["batch_norm_test"].message
+    flags = [f for r in result.exercises.values() for f in r.flags]
+    assert not any("refused" in f for f in flags), flags  # the hooks were off: only bwrap
+    return result
+
+
+def test_with_the_sandbox_processes_cannot_write_outside(tmp_path, outside_tmp):
+    needs_sandbox()
+    targets = [tmp_path / "by-system.txt", outside_tmp / "by-system.txt",
+               tmp_path / "by-fork-exec.txt", outside_tmp / "by-fork-exec.txt"]
+    attack(tmp_path, f"""
+        import os, subprocess
+        for target in {[str(t) for t in targets[:2]]!r}:
+            os.system(f"echo escaped > {{target}}")
+        for target in {[str(t) for t in targets[2:]]!r}:
+            subprocess.run(["/bin/sh", "-c", f"echo escaped > {{target}}"])
+        """)
+    assert not any(t.exists() for t in targets)
+
+
+def test_with_the_sandbox_the_submissions_folder_is_hidden(outside_tmp):
+    needs_sandbox()
+    canary = outside_tmp / "student" / "canary.txt"
+    canary.parent.mkdir()
+    canary.write_text("other students' work")
+    result = attack(outside_tmp, f"import os\nos.remove({str(canary)!r})",
+                    after=f"""
+        import os
+        if os.path.exists({str(canary)!r}):
+            raise ValueError(open({str(canary)!r}).read())
+        """)
+    assert canary.read_text() == "other students' work"
+    assert_only_lost(result, NB02, lost=())  # it did not even see the file
+
+
+def test_with_the_sandbox_the_grader_cannot_be_signalled(tmp_path):
+    needs_sandbox()
+    received = []
+    previous = signal.signal(signal.SIGUSR1, lambda *args: received.append(args))
+    try:
+        result = attack(tmp_path, f"""
+            import os, signal
+            for pid in (os.getppid(), {os.getpid()}):
+                try:
+                    os.kill(pid, signal.SIGUSR1)
+                except OSError:
+                    pass
+            """)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert received == []
+    assert_only_lost(result, NB02, lost=())
+
+
+def test_with_the_sandbox_the_graders_environment_is_out_of_reach(tmp_path, monkeypatch):
+    needs_sandbox()
+    canary = secrets.token_hex(8)
+    monkeypatch.setenv("GRADING_TEST_CANARY", canary)
+    result = attack(tmp_path, "", after=f"""
+        import os
+        seen = [repr(dict(os.environ))]
+        for pid in (os.getppid(), {os.getpid()}, 1):
+            try:
+                seen.append(repr(open(f"/proc/{{pid}}/environ", "rb").read()))
+            except OSError as error:
+                seen.append(repr(error))
+        raise ValueError(" ".join(seen))
+        """)
+    texts = [r.message + " ".join(r.flags) for r in result.exercises.values()]
+    assert "HOME" in " ".join(texts)  # what it read is in the message...
+    assert not any(canary in text for text in texts)  # ...but not the grader's variable
+
+
+def test_with_the_sandbox_nothing_outlives_the_child(tmp_path, outside_tmp):
+    needs_sandbox()
+    marker = f"sleep {secrets.randbelow(1000) + 1000}.5"
+    attack(tmp_path, f"""
+        import subprocess
+        subprocess.Popen(["/bin/sh", "-c", "{marker}; echo late > {outside_tmp}/late.txt"],
+                         start_new_session=True)
+        """)
+
+    def lingering():
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if marker.encode() in cmdline.read_bytes():
+                    found.append(cmdline.parent.name)
+            except OSError:
+                pass
+        return found
+
+    deadline = time.monotonic() + 5.0
+    while lingering() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert lingering() == []
+    assert not (outside_tmp / "late.txt").exists()

@@ -12,7 +12,8 @@ instructor's nbgrader config are laid out as the README says. Then, through the 
    notebook 02, types an answer into its exercise and its prediction (right, wrong, or nothing),
    runs the checker cell, saves and submits; the right one submitted the untouched notebook
    first, so the latest submission must be the one counted;
-3. the instructor collects, grades with `make grade`, generates and releases feedback;
+3. the instructor collects, autogrades, grades with `make grade`, generates and releases
+   feedback (the README's order);
 4. each student fetches the feedback and reads their score and the checker's hint in it;
 5. the gradebook holds the expected scores: the points of the answered exercise and prediction
    (read from the solution notebook's nbgrader metadata) for the right answers, 0 otherwise.
@@ -292,10 +293,16 @@ class Session:
         for name in ("released", "fetched", "submitted"):
             page.locator(f"#{name}_assignments_list_loading").wait_for(state="hidden")
 
-    def names(self, listing):
-        """Assignment names shown in the released / fetched / submitted list."""
-        rows = self.page.locator(f"#{listing}_assignments_list > .list_item")
-        return [row.locator(".item_name").first.inner_text().strip() for row in rows.all()]
+    def names(self, listing, expected):
+        """Assignment names shown in the released / fetched / submitted list, once they are
+        `expected` (the list fills in after the refresh) or after UI_TIMEOUT seconds."""
+        rows = self.page.locator(f"#{listing}_assignments_list > .list_item .item_name")
+        deadline = time.monotonic() + UI_TIMEOUT
+        while True:
+            shown = [name.strip() for name in rows.all_inner_texts()]
+            if sorted(shown) == sorted(expected) or time.monotonic() > deadline:
+                return shown
+            self.page.wait_for_timeout(500)
 
     def row(self, listing, assignment):
         return self.page.locator(f"#{listing}_assignments_list > .list_item").filter(
@@ -409,9 +416,9 @@ def inbound(hub, student):
 def student_works(hub, session, kind, twice):
     """Step 2 for one student; returns the text of the checker's output in the browser."""
     session.assignments()
-    assert sorted(session.names("released")) == sorted(RELEASED), (
-        f"{session.user} sees {session.names('released')} in the Assignments tab, "
-        f"not the released {list(RELEASED)}")
+    shown = session.names("released", RELEASED)
+    assert sorted(shown) == sorted(RELEASED), (
+        f"{session.user} sees {shown} in the Assignments tab, not the released {list(RELEASED)}")
     instructor_only = session.page.evaluate("""() => ['nbgrader:open-formgrader',
         'nbgrader:open-create-assignment'].filter(c => window.jupyterapp.commands.hasCommand(c))""")
     assert instructor_only == [], f"{session.user} has nbgrader's instructor commands {instructor_only}"
@@ -463,8 +470,11 @@ def student_works(hub, session, kind, twice):
 
 
 def grade(hub, session):
-    """Step 3: collect, `make grade`, generate and release feedback, in the terminal."""
+    """Step 3: collect, autograde, `make grade`, generate and release feedback, in the
+    instructor's terminal, as the README says."""
     name = FETCHED
+    # autograde before make grade: on its own, make grade (so far) writes only the notebook into
+    # autograded/, and release_feedback then misses timestamp.txt and submission_secret.txt.
     commands = [f"cd {hub.course}", f"nbgrader collect {name}", f"nbgrader autograde {name}",
                 f"make -C {REPO} grade ASSIGNMENTS={hub.course} ASSIGNMENT={name}",
                 f"nbgrader generate_feedback {name}", f"nbgrader release_feedback {name}"]

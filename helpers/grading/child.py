@@ -50,9 +50,13 @@ REFUSED = {
     "gc.get_objects": "walk the interpreter's objects", "gc.get_referrers": "walk the "
     "interpreter's objects", "gc.get_referents": "walk the interpreter's objects",
     "sys._current_frames": "read other threads' frames", "resource.setrlimit": "change its limits",
+    "sqlite3.connect": "open a database file",
 }
 REFUSED_PREFIXES = {"ctypes.": "use ctypes", "socket.": "open a network socket",
                     "_ctypes.": "use ctypes", "winreg.": "use the registry"}
+# modules that reach C functions without audit events (imports refused while student code runs)
+REFUSED_IMPORTS = {"cffi": "use cffi", "_cffi_backend": "use cffi",
+                   "_posixsubprocess": "start a process"}
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -66,13 +70,28 @@ def make_guard(emit, workdir):
     """
     refused = tuple(REFUSED.items())
     prefixes = tuple(REFUSED_PREFIXES.items())
+    refused_imports = dict(REFUSED_IMPORTS)
     helpers_dir, grading_dir, write_flags = HELPERS_DIR, GRADING_DIR, WRITE_FLAGS
-    realpath, fsdecode, relpath = os.path.realpath, os.fsdecode, os.path.relpath
+    realpath, fsdecode, relpath, isdir = (os.path.realpath, os.fsdecode, os.path.relpath,
+                                          os.path.isdir)
     package_parent, sep = os.path.dirname(HELPERS_DIR.rstrip(os.sep)), os.sep
     devnull = os.path.realpath(os.devnull)
     threads = ("start_new_thread", "start_joinable_thread", "_start_new_thread")
+    code_type = type(make_guard.__code__)
     state = [False, None, False]   # [student code runs, forbidden codes, inside a hook]
     seen = set()
+    prints = {}   # id(code) -> (code, its fingerprint): the code kept alive, so ids stay unique
+    forbidden_prints = {}  # fingerprint -> the reference's name
+
+    def fingerprint(code):
+        """What a code object does (bytecode, names, constants, nested code), not its name or
+        file: a clone made with code.replace(co_name=..., co_filename=...) has the same."""
+        known = prints.get(id(code))
+        if known is None:
+            consts = tuple(fingerprint(c) if isinstance(c, code_type) else (type(c), repr(c))
+                           for c in code.co_consts)
+            known = prints[id(code)] = (code, (code.co_code, code.co_names, consts))
+        return known[1]
 
     def report(kind, text):
         """Send one finding to the grader now (each text once, at most 50)."""
@@ -86,8 +105,11 @@ def make_guard(emit, workdir):
         if path is None:
             return None
         real = realpath(fsdecode(path))
-        if real.startswith(helpers_dir) and not real.startswith(grading_dir):
+        if (real + sep).startswith(helpers_dir) and not real.startswith(grading_dir):
             return "read the course's helpers source"
+        if not (real + sep).startswith(workdir) and isdir(real):
+            # a folder's descriptor is a dir_fd: relative names would resolve in that folder
+            return "open a folder outside its working folder"
         writing = any(c in str(mode or "") for c in "wax+") or bool((flags or 0) & write_flags)
         if writing and not real.startswith(workdir) and real != devnull:
             return "write files outside its working folder"
@@ -103,6 +125,14 @@ def make_guard(emit, workdir):
                 return text
         if event == "open" and args:
             return open_refusal(*args[:3])
+        if event == "import" and args:
+            name = str(args[0])
+            return refused_imports.get(name) or refused_imports.get(name.partition(".")[0])
+        if event == "os.mkdir" and args:
+            if len(args) > 2 and args[2] not in (None, -1, -100):  # no dir_fd
+                return "create folders relative to a descriptor"
+            if isinstance(args[0], int) or not realpath(fsdecode(args[0])).startswith(workdir):
+                return "create folders outside its working folder"
         return None
 
     def audit(event, args):
@@ -133,18 +163,29 @@ def make_guard(emit, workdir):
             return
         if event == "call":
             code = frame.f_code
-            if not in_helpers(code.co_filename):
-                return
             if state[1] is None:  # any helpers code: the outermost call is the one to name
                 caller = frame.f_back
-                if caller is None or not in_helpers(caller.f_code.co_filename):
+                if in_helpers(code.co_filename) and (
+                        caller is None or not in_helpers(caller.f_code.co_filename)):
                     report("reference", name_of(code))
             elif code in state[1]:
                 report("reference", name_of(code))
-        elif event == "c_call" and getattr(arg, "__name__", "") in threads:
-            report("refused", "start a thread")
+            elif forbidden_prints and fingerprint(code) in forbidden_prints:
+                # a clone of a reference; unless it is the student's graded function itself,
+                # called by the harness (the same code typed by hand: flagged as copied)
+                caller = frame.f_back
+                if caller is not None and not caller.f_code.co_filename.startswith(grading_dir):
+                    report("reference", forbidden_prints[fingerprint(code)])
+        elif event == "c_call":
+            called = getattr(arg, "__name__", "")
+            if called in threads:
+                report("refused", "start a thread")
+            elif called == "fork_exec":  # _posixsubprocess's, imported before student code
+                report("refused", "start a process")
 
     def enter(forbidden=None):
+        forbidden_prints.clear()
+        forbidden_prints.update((fingerprint(code), name_of(code)) for code in forbidden or ())
         state[1] = forbidden
         state[0] = True
 
@@ -210,6 +251,8 @@ class Child:
                           "get_ipython": IPythonStub}
         self.guard = make_guard(self.emit, os.path.realpath(os.getcwd()) + os.sep)
         self.forbidden = None
+        self.references = {}  # (module, function) -> its code object, looked up before any
+        # student code runs (a student's cell may rebind the module's attribute)
 
     def emit(self, obj):
         self.wire.write_frame(self.write, obj)
@@ -235,6 +278,7 @@ class Child:
     def load(self, setup):
         for statement in setup["prelude"]:
             run_statements(statement, "<prelude>", self.namespace)
+        self.references = self.reference_codes(setup.get("references") or [])
         self.emit({"prelude": True})  # the cells' own time limits start now
         for grade_id, source in setup["cells"]:
             self.forbidden = None
@@ -245,19 +289,25 @@ class Child:
         self.emit({"ready": True})
 
     # --------------------------------------------------------------------- requests
-    def forbid(self, references):
-        """None (any helpers code is forbidden) or the code objects of these functions."""
-        if references is None:
-            return None
+    @staticmethod
+    def reference_codes(references):
+        """{(module, function): its code object} (before student code: trusted lookups)."""
         import importlib
 
-        codes = set()
+        codes = {}
         for module, name in references:
             try:
-                codes.add(getattr(importlib.import_module(module), name).__code__)
+                codes[(module, name)] = getattr(importlib.import_module(module), name).__code__
             except (ImportError, AttributeError):
                 pass
         return codes
+
+    def forbid(self, references):
+        """None (any helpers code is forbidden) or the code objects of these functions, as
+        looked up before the student's cells ran."""
+        if references is None:
+            return None
+        return {self.references[tuple(r)] for r in references if tuple(r) in self.references}
 
     def callbacks(self, value):
         """value with every wire.CallbackRef replaced by a function that asks the grader."""

@@ -32,6 +32,7 @@ import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import NamedTuple
 
@@ -160,6 +161,9 @@ def verify_all(jobs, secret, timeout, memory_mb, workers, verify=verify_job, pro
 
     workers=1 verifies in this process, one after the other (the student's code still runs in
     the verifier's own child). `verify` is the per-job function (a fake in tests).
+    A worker that dies (it should not: the student's code runs in a sandboxed child) breaks the
+    whole pool; the jobs it took down with it are verified again, each in a pool of its own, so
+    one bad submission cannot cost other students their grades.
     """
     from tqdm import tqdm
 
@@ -172,16 +176,35 @@ def verify_all(jobs, secret, timeout, memory_mb, workers, verify=verify_job, pro
                 bar.update()
             return
         context = multiprocessing.get_context("spawn")  # no copy of this process's database
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=quiet_worker) as pool:
-            futures = {pool.submit(verify, job, secret, timeout, memory_mb): job for job in jobs}
-            for future in as_completed(futures):
-                try:
-                    yield future.result()
-                except Exception as error:  # a worker that died
-                    yield futures[future], {"error": f"worker failed: {error!r}", "seconds": 0.0}
+        rounds = [(jobs, workers)]
+        while rounds:
+            batch, size = rounds.pop(0)
+            for job, outcome in pool_results(batch, size, context, verify,
+                                             (secret, timeout, memory_mb)):
+                if outcome is None and size > 1:  # taken down by another job: again, alone
+                    rounds.append(([job], 1))
+                    continue
+                if outcome is None:
+                    outcome = {"error": "its worker process died while verifying it",
+                               "seconds": 0.0}
+                yield job, outcome
                 bar.update()
     finally:
         bar.close()
+
+
+def pool_results(jobs, workers, context, verify, args):
+    """(job, plain result) for each job verified in one process pool; (job, None) for a job
+    lost with a broken pool (a worker process died)."""
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=quiet_worker) as pool:
+        futures = {pool.submit(verify, job, *args): job for job in jobs}
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                yield futures[future], None
+            except Exception as error:  # anything else from the worker: that job only
+                yield futures[future], {"error": f"worker failed: {error!r}", "seconds": 0.0}
 
 
 # ----------------------------------------------------------------------------- recording (main)
@@ -218,9 +241,9 @@ def record(job, outcome, coursedir, gradebook):
     from nbgrader.api import MissingEntry
 
     seconds = outcome.get("seconds", 0.0)
-    if "error" in outcome:
-        return Graded(job, [], f"verification failed, gradebook unchanged: {outcome['error']}",
-                      "", seconds)
+    if "error" in outcome:  # 0 points, never the in-kernel score: the report lists it
+        outcome = {"problems": [f"verification failed: {outcome['error']}"], "exercises": {},
+                   "seconds": seconds}
     try:
         max_points = nbg.gradebook_test_cells(gradebook, job.assignment, job.notebook)
     except MissingEntry:

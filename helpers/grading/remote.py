@@ -18,6 +18,7 @@ BaseException, so that no checker's `except Exception` can mistake it for the st
 
 import ast
 import builtins
+import functools
 import inspect
 import os
 import secrets
@@ -37,6 +38,8 @@ from helpers.grading import wire
 __all__ = ["ChildFailure", "RemoteFunction", "Session", "signature_of"]
 
 FILE_MB = 64  # the largest file the child may write in its working folder
+BUDGET_EXHAUSTED = "grading time budget exhausted"
+MAX_FINDINGS, FINDING_CHARS = 50, 300  # what the grader keeps of the child's findings
 
 
 class ChildFailure(BaseException):
@@ -57,6 +60,8 @@ class DeadlineReader:
         left = self.session.deadline - time.monotonic()
         ready, _, _ = select.select([self.fd], [], [], max(left, 0.0))
         if not ready:
+            if time.monotonic() >= self.session.budget_end:
+                raise ChildFailure(BUDGET_EXHAUSTED, "timed out")
             raise ChildFailure(f"timed out after {self.session.timeout:g} s", "timed out")
         return os.read(self.fd, min(n, 1 << 20))
 
@@ -69,15 +74,78 @@ def child_environment(workdir):
             "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1"}
 
 
+# ----------------------------------------------------------------------------- the OS sandbox
+BWRAP_OPTIONS = ("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp")
+BWRAP_ISOLATION = ("--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL")
+
+
+@functools.cache
+def sandbox():
+    """(bwrap's path or None, the protection's name for the result); probed once per process.
+
+    bubblewrap gives the child a read-only root, a private /tmp, /proc and PID namespace (it
+    cannot see or signal the grader, and every process it starts dies with it) and no network.
+    """
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None, "none (bwrap not found)"
+    folder = tempfile.mkdtemp(prefix="grading-probe-")
+    try:
+        probe = subprocess.run(
+            sandbox_command(bwrap, folder, (), ["/bin/sh", "-c", "touch ok && ! touch /ok"]),
+            capture_output=True, timeout=30, env={})
+        works = probe.returncode == 0 and os.path.exists(os.path.join(folder, "ok"))
+        why = probe.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no file"]
+    except (OSError, subprocess.TimeoutExpired) as error:
+        works, why = False, [str(error)]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if not works:
+        return None, f"none (bwrap does not work here: {why[0][:200]})"
+    return bwrap, "bubblewrap"
+
+
+def hidden_folders(private_dirs, workdir):
+    """The folders of private_dirs that can be hidden (resolved, existing, and not holding what
+    the child needs: Python, the helpers package, its working folder)."""
+    needed = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.executable,
+                                             os.path.dirname(os.path.dirname(__file__)))]
+    hidden = []
+    for folder in private_dirs:
+        real = os.path.realpath(folder)
+        if os.path.isdir(real) and not any(
+                (n + os.sep).startswith(real.rstrip(os.sep) + os.sep) for n in needed):
+            hidden.append(real)
+    return hidden
+
+
+def sandbox_command(bwrap, workdir, private_dirs, argv):
+    """bwrap's command line: each of private_dirs behind an empty tmpfs, then the working folder
+    as the only writable place (bound last, so that the tmpfs over /tmp does not hide it)."""
+    hide = [arg for folder in private_dirs for arg in ("--tmpfs", folder)]
+    return [bwrap, *BWRAP_OPTIONS, *hide, "--bind", workdir, workdir, "--chdir", workdir,
+            *BWRAP_ISOLATION, "--", *argv]
+
+
 class Session:
     """One child process running a notebook's solution cells; restartable after a failure.
 
     prelude: statements (text) run first, the course's; cells: [(grade_id, source)];
-    timeout: seconds of wall time per exercise (set with `begin`); memory_mb: address space.
+    timeout: seconds of wall time per exercise (set with `begin`); memory_mb: address space;
+    private_dirs: folders the child must not see (hidden when bubblewrap runs it, see
+    `sandbox`); references: [(module, function)] whose code objects the child looks up before
+    any student code runs (the forbidden references); budget: seconds of wall time for all
+    the solution cells and exercises, counted from the end of the first child's prelude (the
+    course's imports); self.budget_end: when they are over (ChildFailure BUDGET_EXHAUSTED).
+    self.sandbox names the protection used.
     """
 
-    def __init__(self, prelude, cells, timeout=30.0, memory_mb=3072, cpu_seconds=None):
+    def __init__(self, prelude, cells, timeout=30.0, memory_mb=3072, cpu_seconds=None,
+                 private_dirs=(), references=(), budget=float("inf")):
         self.prelude, self.cells = list(prelude), list(cells)
+        self.private_dirs, self.references = list(private_dirs), [list(r) for r in references]
+        self.bwrap, self.sandbox = sandbox()
+        self.budget, self.budget_end = float(budget), float("inf")
         self.timeout, self.memory_mb = float(timeout), int(memory_mb)
         self.cpu_seconds = cpu_seconds or int(timeout * (len(cells) + 4)) + 120
         self.process = None
@@ -91,51 +159,60 @@ class Session:
         """Start the child and run the cells; a cell that times out or crashes is left out
         (its reason in self.skipped) and the child restarted without it."""
         while True:
+            if time.monotonic() >= self.budget_end:
+                raise ChildFailure(BUDGET_EXHAUSTED, "timed out")
             cells = [(g, s) for g, s in self.cells if g not in self.skipped]
             self.spawn(cells)
             loaded = 0  # the child reports each cell when it is done, its findings before
             prelude_done = False
             try:
-                self.deadline = time.monotonic() + self.timeout + 60.0  # the course's imports
+                self.set_deadline(self.timeout + 60.0)  # the course's imports too
                 while True:
                     frame = self.receive()
                     current = cells[loaded][0] if loaded < len(cells) else None
                     if frame.get("prelude") and not prelude_done:
                         prelude_done = True
-                        self.deadline = time.monotonic() + self.timeout
+                        if self.budget_end == float("inf"):
+                            self.budget_end = time.monotonic() + self.budget
+                        self.set_deadline(self.timeout)
                     elif "finding" in frame:
-                        self.load_findings.setdefault(current, []).append(
-                            (str(frame["finding"]), str(frame["text"])))
+                        keep_finding(self.load_findings.setdefault(current, []), frame)
                     elif frame.get("ready") and loaded == len(cells):
                         return
                     elif frame.get("cell") == current and current is not None:
                         self.load_errors[current] = [str(e) for e in frame.get("errors", [])]
                         loaded += 1
-                        self.deadline = time.monotonic() + self.timeout
+                        self.set_deadline(self.timeout)
                     else:
                         raise ChildFailure("the child broke the protocol while loading",
                                            "tampered")
             except ChildFailure as failure:
                 self.stop()
-                if not prelude_done or loaded >= len(cells):  # the course's code failed
+                if not prelude_done or loaded >= len(cells) or failure.reason == BUDGET_EXHAUSTED:
                     raise
                 self.skipped[cells[loaded][0]] = (
                     f"{failure.reason} while running the solution cell")
 
     def spawn(self, cells):
         self.stop()
-        self.workdir = tempfile.mkdtemp(prefix="grading-")
+        self.workdir = os.path.realpath(tempfile.mkdtemp(prefix="grading-"))
+        command = [sys.executable, "-I", "-m", "helpers.grading.child"]
+        if self.bwrap:
+            command = sandbox_command(self.bwrap, self.workdir,
+                                      hidden_folders(self.private_dirs, self.workdir), command)
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "helpers.grading.child"], stdin=subprocess.PIPE,
+            command, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.workdir,
             env=child_environment(self.workdir), start_new_session=True)
         self.reader = DeadlineReader(self.process.stdout.fileno(), self)
         self.load_errors, self.load_findings = {}, {}
         self.send({"prelude": self.prelude, "cells": cells, "memory_mb": self.memory_mb,
-                   "cpu_seconds": self.cpu_seconds, "file_mb": FILE_MB})
+                   "cpu_seconds": self.cpu_seconds, "file_mb": FILE_MB,
+                   "references": self.references})
 
     def stop(self):
-        """Kill the child (its whole process group) and remove its working folder."""
+        """Kill the child (its whole process group; in the sandbox, bwrap's: its PID namespace
+        dies with it) and remove its working folder."""
         if self.process is not None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -181,9 +258,12 @@ class Session:
             return f"{what}: killed by signal {signal.Signals(-code).name}"
         return f"{what} (exit code {code})"
 
+    def set_deadline(self, seconds):
+        self.deadline = min(time.monotonic() + seconds, self.budget_end)
+
     def begin(self):
         """A new exercise: its own wall-clock budget and findings."""
-        self.deadline = time.monotonic() + self.timeout
+        self.set_deadline(self.timeout)
         self.findings = []
 
     def request(self, op, callbacks=(), **fields):
@@ -196,7 +276,7 @@ class Session:
         while True:
             frame = self.receive()
             if "finding" in frame:
-                self.findings.append((str(frame["finding"]), str(frame["text"])))
+                keep_finding(self.findings, frame)
             elif "callback" in frame:
                 self.send(call_back(callbacks, frame))
             elif frame.get("nonce") == nonce:
@@ -209,12 +289,20 @@ class Session:
         while True:
             pong = self.receive()
             if "finding" in pong:
-                self.findings.append((str(pong["finding"]), str(pong["text"])))
+                keep_finding(self.findings, pong)
                 continue
             if pong.get("pong") != check:
                 raise ChildFailure("the child sent more than one answer (an attempt to forge "
                                    "the grader's protocol?)", "tampered")
             return frame
+
+
+def keep_finding(findings, frame):
+    """Append the child's finding (kind, text) to findings: at most MAX_FINDINGS, each cut to
+    FINDING_CHARS (the child's code may flood them)."""
+    if len(findings) < MAX_FINDINGS:
+        findings.append((str(frame["finding"])[:FINDING_CHARS],
+                         str(frame["text"])[:FINDING_CHARS]))
 
 
 def call_back(callbacks, frame):
@@ -269,16 +357,45 @@ def signature_of(def_node):
         return None
 
 
-def without_functions(value, callbacks):
-    """value with each function replaced by a wire.CallbackRef (its index in callbacks)."""
-    if isinstance(value, tuple):
-        return tuple(without_functions(v, callbacks) for v in value)
-    if isinstance(value, list):
-        return [without_functions(v, callbacks) for v in value]
+def array_kinds(value):
+    """{(shape, dtype)} of the NumPy arrays in value (tuples, lists and dicts searched)."""
+    if isinstance(value, np.ndarray):
+        return {(value.shape, value.dtype)}
+    if isinstance(value, (tuple, list)):
+        return set().union(*(array_kinds(v) for v in value))
     if isinstance(value, dict):
-        return {k: without_functions(v, callbacks) for k, v in value.items()}
+        return array_kinds(list(value.values()))
+    return set()
+
+
+def only_like(fn, kinds):
+    """fn, refusing arrays unlike `kinds` (the call's arrays): the child's code chooses the
+    arguments, and e.g. a (2**20, 1, 1) array would broadcast to gigabytes in the grader."""
+    def guarded(*args, **kwargs):
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, (tuple, list)):
+                value = np.asarray(value)
+            if isinstance(value, np.ndarray) and (value.shape, value.dtype) not in kinds:
+                expected = " or ".join(f"{dtype} {shape}" for shape, dtype in sorted(
+                    kinds, key=str)) or "no arrays"
+                raise ValueError(f"the function you were given takes arrays like the ones "
+                                 f"passed to you ({expected}), not {value.dtype} {value.shape}")
+        return fn(*args, **kwargs)
+
+    return guarded
+
+
+def without_functions(value, callbacks, kinds=frozenset()):
+    """value with each function replaced by a wire.CallbackRef (its index in callbacks, where
+    it is kept wrapped by only_like(kinds))."""
+    if isinstance(value, tuple):
+        return tuple(without_functions(v, callbacks, kinds) for v in value)
+    if isinstance(value, list):
+        return [without_functions(v, callbacks, kinds) for v in value]
+    if isinstance(value, dict):
+        return {k: without_functions(v, callbacks, kinds) for k, v in value.items()}
     if callable(value) and not isinstance(value, type) and not isinstance(value, np.ufunc):
-        callbacks.append(value)
+        callbacks.append(only_like(value, kinds))
         return wire.CallbackRef(len(callbacks) - 1)
     return value
 
@@ -320,9 +437,9 @@ class RemoteFunction:
                                    if def_node is not None and source else None)
 
     def __call__(self, *args, **kwargs):
-        callbacks = []
-        sent_args = without_functions(args, callbacks)
-        sent_kwargs = without_functions(kwargs, callbacks)
+        callbacks, kinds = [], array_kinds([args, kwargs])
+        sent_args = without_functions(args, callbacks, kinds)
+        sent_kwargs = without_functions(kwargs, callbacks, kinds)
         reply = self.session.request("call", callbacks, name=self.__name__, args=sent_args,
                                      kwargs=sent_kwargs, forbidden=self.forbidden)
         warn_again(reply.get("warnings") or [])

@@ -160,7 +160,7 @@ def used_names(source):
     """The global names a piece of code uses (not its functions' parameters and locals)."""
     try:
         top = symtable.symtable(source, "<cell>", "exec")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. 1000-deep nesting
         return set()
     used, tables = set(), [top]
     while tables:
@@ -211,7 +211,7 @@ def function_def(source, name):
     """The last top-level `def name` of a solution cell's source, or None."""
     try:
         tree = ast.parse(source or "")
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     found = [node for node in tree.body if isinstance(node, ast.FunctionDef)
              and node.name == name]

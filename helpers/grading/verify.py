@@ -47,7 +47,8 @@ from pathlib import Path
 
 from helpers.checks.seeds import secret_cases
 from helpers.grading import submission
-from helpers.grading.remote import ChildFailure, RemoteFunction, Session
+from helpers.grading.remote import BUDGET_EXHAUSTED, ChildFailure, RemoteFunction, Session
+from helpers.grading.remote import sandbox as sandbox_in_use
 from helpers.grading.wire import Opaque
 
 __all__ = ["REFERENCES", "ExerciseResult", "SubmissionResult", "verify_submission"]
@@ -91,6 +92,7 @@ class SubmissionResult:
     problems: list = field(default_factory=list)
     exercises: dict = field(default_factory=dict)
     seconds: float = 0.0
+    sandbox: str = ""   # the OS protection of the child: "bubblewrap" or "none (why)"
 
     @property
     def points(self):
@@ -142,10 +144,14 @@ def helpers_functions():
 
 
 def copied_from(def_node):
-    """The helpers function the student's def is identical to (docstring aside), or None."""
+    """The helpers function the student's def is identical to (docstring aside), or None
+    (also for a def nested too deeply to be compared)."""
     if def_node is None:
         return None
-    theirs = normalized(def_node)
+    try:
+        theirs = normalized(def_node)
+    except (RecursionError, MemoryError):
+        return None
     for node, name in helpers_functions().get(shape_key(def_node), []):
         if normalized(node) == theirs:
             return name
@@ -255,6 +261,9 @@ def grade_test(session, exercise, test, source):
         session.restart()  # a fresh child for the exercises after this one
         reason = failure.reason
         return result(0.0, False, f"Not graded: {reason}.", flags + [reason])
+    except Exception as error:  # the checker broke on what the child sent (e.g. deep nesting)
+        reason = f"the grader could not check it ({type(error).__name__}: {str(error)[:200]})"
+        return result(0.0, False, f"Not graded: {reason}.", flags + [reason])
     call_flags, call_zero = findings_flags(session.findings)
     flags += call_flags
     if call_zero or load_zero:
@@ -274,14 +283,36 @@ def zero_all(exercises, reason, only=None):
 
 
 # ----------------------------------------------------------------------------- the submission
+def references_of(exercises):
+    """[(module, function)]: the references forbidden in any of these exercises' checks."""
+    return list(dict.fromkeys(ref for e in exercises for test in e.tests
+                              for ref in REFERENCES.get(test.checker, ())))
+
+
+def parse_error(text):
+    """Why a solution cell's source cannot be graded as Python, or None."""
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError) as error:
+        return f"does not parse ({error})"
+    except (RecursionError, MemoryError):
+        return "does not parse (it is nested too deeply)"
+    return None
+
+
 def verify_submission(notebook_path, source_notebook_path, secret, timeout=30.0,
-                      memory_mb=3072):
+                      memory_mb=3072, private_dirs=None, budget=None):
     """Verify every auto-graded test cell of a submitted notebook (see the module docstring).
 
     notebook_path: the submitted .ipynb; source_notebook_path: the course's solution notebook
     it was released from (its exercises, test cells and points); secret: a non-empty str, the
     seed of the secret cases; timeout: seconds of wall time per exercise; memory_mb: the
-    child's address space. Returns a SubmissionResult; bad input in the submission gives
+    child's address space; private_dirs: folders the child must not read (with bubblewrap;
+    default: the folder of the submitted notebook; give the course folder to hide every
+    student's work); budget: seconds of wall time for all its solution cells and exercises
+    (default 4 x timeout; the course's imports not counted), after which the remaining
+    exercises score 0.
+    Returns a SubmissionResult; bad input in the submission gives
     problems and 0 points with reasons, never an exception (a missing or broken SOURCE notebook
     is the instructor's error: helpers.grading.submission.NotebookError).
     """
@@ -290,9 +321,11 @@ def verify_submission(notebook_path, source_notebook_path, secret, timeout=30.0,
                          "environment variable COURSE_GRADING_SECRET): the checkers' cases are "
                          "drawn from it, so that outputs copied from the public cases fail.")
     started = time.monotonic()
+    if private_dirs is None:
+        private_dirs = [Path(notebook_path).resolve().parent]
     source_nb = submission.read_notebook(source_notebook_path)
     exercises = submission.exercises(source_nb)
-    result = SubmissionResult(str(notebook_path))
+    result = SubmissionResult(str(notebook_path), sandbox=sandbox_in_use()[1])
 
     def done():
         result.seconds = time.monotonic() - started
@@ -314,10 +347,9 @@ def verify_submission(notebook_path, source_notebook_path, secret, timeout=30.0,
             broken[grade_id] = (f"Not graded: the solution cell {grade_id!r} is missing from "
                                 f"the submission (deleted, or its cell id changed).")
             continue
-        try:
-            ast.parse(text)
-        except (SyntaxError, ValueError) as error:
-            broken[grade_id] = f"Not graded: the solution cell does not parse ({error})."
+        error = parse_error(text)
+        if error:
+            broken[grade_id] = f"Not graded: the solution cell {error}."
             continue
         runnable[grade_id] = text
     for grade_id, reason in broken.items():
@@ -327,7 +359,9 @@ def verify_submission(notebook_path, source_notebook_path, secret, timeout=30.0,
     graded = [e for e in exercises if e.grade_id in runnable]
     try:
         session = Session(submission.prelude(source_nb, runnable.values()),
-                          list(runnable.items()), timeout=timeout, memory_mb=memory_mb)
+                          list(runnable.items()), timeout=timeout, memory_mb=memory_mb,
+                          private_dirs=private_dirs, references=references_of(graded),
+                          budget=4 * float(timeout) if budget is None else float(budget))
     except ChildFailure as failure:
         result.problems.append(f"the course's imports could not run: {failure.reason}")
         result.exercises.update(zero_all(graded, f"Not graded: {failure.reason}."))
@@ -343,6 +377,8 @@ def verify_submission(notebook_path, source_notebook_path, secret, timeout=30.0,
                             f"Not graded: {skipped}.", [skipped])
                         continue
                     try:
+                        if time.monotonic() >= session.budget_end:
+                            raise ChildFailure(BUDGET_EXHAUSTED, "timed out")
                         result.exercises[test.grade_id] = grade_test(
                             session, exercise, test, runnable[exercise.grade_id])
                     except ChildFailure as failure:  # no fresh child could start
