@@ -99,6 +99,10 @@ def hand_in_all(course, which=("solution", "untouched", "cheater", "broken", "de
 
     def give(student, name, nb):
         hand_in(course, student, name, nb)
+        # as `nbgrader collect` leaves a submission: release_feedback needs both files
+        folder = course / "submitted" / student / name
+        (folder / "timestamp.txt").write_text("2026-11-30 12:00:00.000000 UTC")
+        (folder / "submission_secret.txt").write_text(f"secret of {student}")
         handed.add((name, student))
 
     for name in (A01, A03):
@@ -291,6 +295,16 @@ def test_generate_feedback_shows_the_verdict_and_hint(fresh):
     assert first_line and first_line.replace('"', "&quot;") in html.replace("&#34;", "&quot;")
     solved = (course / "feedback" / "solution" / A03 / f"{A03}.html").read_text(encoding="utf-8")
     assert "Verified grading: 2 / 2 points" in solved
+    # ... and nbgrader can hand the feedback back (it needs the submission's timestamp.txt,
+    # which `make grade` copies next to the autograded notebook, as autograde does)
+    exchange = course.parent / "exchange"
+    exchange.mkdir(exist_ok=True)
+    done = subprocess.run([build.sys.executable, "-m", "nbgrader", "release_feedback", A03,
+                           f"--Exchange.root={exchange}"], cwd=course, env=build.nbgrader_env(),
+                          capture_output=True, text=True)
+    handed = sorted(s for a, s in fresh["handed"] if a == A03)
+    released = list((exchange / "batchnorm-course" / "feedback").glob("*.html"))
+    assert len(released) == len(handed) == 4, (handed, done.stdout + done.stderr)
 
 
 # ----------------------------------------------------------------------------- after autograde

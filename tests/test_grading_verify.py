@@ -598,6 +598,30 @@ def test_a_slow_notebook_stops_at_the_time_budget(tmp_path):
         r.message for r in result.exercises.values()]
 
 
+def test_a_huge_result_is_refused_not_read(tmp_path):
+    # 24 MB: 3500 times the largest result of the solution notebooks (under 7 kB)
+    path = submit(tmp_path, NB02, {"batch_norm": """
+        def batch_norm(z, gamma, beta, eps=1e-5):
+            return np.zeros(3 * 2**20)
+        """})
+    assert_only_lost(verify(path, NB02), NB02, lost=("batch_norm_test",),
+                     reason="bytes of arrays (at most")
+
+
+def test_without_bubblewrap_grading_works_and_says_so(tmp_path, monkeypatch):
+    from helpers.grading import remote
+
+    monkeypatch.setattr(remote.shutil, "which", lambda name: None)
+    remote.sandbox.cache_clear()
+    try:
+        result = verify(submit(tmp_path, NB02), NB02)
+    finally:
+        monkeypatch.undo()
+        remote.sandbox.cache_clear()
+    assert result.sandbox == "none (bwrap not found)"
+    assert_only_lost(result, NB02, lost=())
+
+
 @pytest.mark.parametrize("action, reason", [
     ("import cffi", "use cffi"),
     ("import sqlite3; sqlite3.connect('grades.db')", "open a database"),
@@ -760,3 +784,14 @@ def test_with_the_sandbox_nothing_outlives_the_child(tmp_path, outside_tmp):
         time.sleep(0.1)
     assert lingering() == []
     assert not (outside_tmp / "late.txt").exists()
+
+
+def test_the_folders_hidden_from_the_child(tmp_path):
+    from helpers.grading.remote import hidden_folders
+
+    course = tmp_path / "course"
+    (course / "submitted").mkdir(parents=True)
+    assert hidden_folders([course, tmp_path / "missing"]) == [str(course.resolve())]
+    # a folder holding Python or the helpers package cannot be hidden: only students' folders
+    assert hidden_folders(["/", ROOT]) == [str(ROOT / name) for name in (
+        "submitted", "autograded", "feedback") if (ROOT / name).is_dir()]

@@ -12,7 +12,7 @@ instructor's nbgrader config are laid out as the README says. Then, through the 
    notebook 02, types an answer into its exercise and its prediction (right, wrong, or nothing),
    runs the checker cell, saves and submits; the right one submitted the untouched notebook
    first, so the latest submission must be the one counted;
-3. the instructor collects, autogrades, grades with `make grade`, generates and releases
+3. the instructor collects, grades with `make grade`, generates and releases
    feedback (the README's order);
 4. each student fetches the feedback and reads their score and the checker's hint in it;
 5. the gradebook holds the expected scores: the points of the answered exercise and prediction
@@ -470,12 +470,11 @@ def student_works(hub, session, kind, twice):
 
 
 def grade(hub, session):
-    """Step 3: collect, autograde, `make grade`, generate and release feedback, in the
-    instructor's terminal, as the README says."""
+    """Step 3: collect, `make grade` (no `nbgrader autograde`: make grade alone prepares what
+    feedback needs), generate and release feedback, in the instructor's terminal, as the README
+    says."""
     name = FETCHED
-    # autograde before make grade: on its own, make grade (so far) writes only the notebook into
-    # autograded/, and release_feedback then misses timestamp.txt and submission_secret.txt.
-    commands = [f"cd {hub.course}", f"nbgrader collect {name}", f"nbgrader autograde {name}",
+    commands = [f"cd {hub.course}", f"nbgrader collect {name}",
                 f"make -C {REPO} grade ASSIGNMENTS={hub.course} ASSIGNMENT={name}",
                 f"nbgrader generate_feedback {name}", f"nbgrader release_feedback {name}"]
     if (REPO / ".venv").exists():

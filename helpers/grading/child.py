@@ -12,13 +12,17 @@ own stdin, stdout and stderr then point at /dev/null, so a flood of prints costs
        skipped, so that the `def` above a test print survives);
     4. serve requests: call a function on arguments, read a variable, port a Keras model.
 While student code runs, the audit hook refuses processes (fork, exec, subprocess, system,
-spawn, kill), ctypes, sockets, removing, renaming or truncating files, writing outside the
-working folder, opening files of the helpers package, changing the profiler or tracer, and the
-gc's object walks; the profile hook records every call into helpers code (or, for exercises whose
-arguments are helpers objects, into the reference functions the grader names) and every thread
-started. Everything refused or recorded goes to the grader at once, as its own frame: a frame
+spawn, kill), ctypes, cffi, sqlite3, sockets, removing, renaming or truncating files, writing
+or creating folders outside the working folder, opening folders outside it (a dir_fd), opening
+the helpers package's files or folder, changing the profiler or tracer, and the gc's object
+walks; the profile hook records every call into helpers code (or, for exercises whose
+arguments are helpers objects, into the reference functions the grader names, looked up
+before the student's cells run, or clones of their code) and every thread or process started
+through _posixsubprocess (imported before student code, so its import cannot be refused).
+Everything refused or recorded goes to the grader at once, as its own frame: a frame
 already written cannot be taken back.
-What cannot be prevented inside one process is written in helpers/grading/verify.py's docstring.
+What cannot be prevented inside one process is written in helpers/grading/verify.py's docstring;
+the OS sandbox around this process (helpers.grading.remote.sandbox) limits what that can do.
 """
 
 import ast
@@ -82,6 +86,7 @@ def make_guard(emit, workdir):
     seen = set()
     prints = {}   # id(code) -> (code, its fingerprint): the code kept alive, so ids stay unique
     forbidden_prints = {}  # fingerprint -> the reference's name
+    forbidden_bytecode = set()  # their co_code: a cheap first test (TensorFlow makes many calls)
 
     def fingerprint(code):
         """What a code object does (bytecode, names, constants, nested code), not its name or
@@ -170,7 +175,7 @@ def make_guard(emit, workdir):
                     report("reference", name_of(code))
             elif code in state[1]:
                 report("reference", name_of(code))
-            elif forbidden_prints and fingerprint(code) in forbidden_prints:
+            elif code.co_code in forbidden_bytecode and fingerprint(code) in forbidden_prints:
                 # a clone of a reference; unless it is the student's graded function itself,
                 # called by the harness (the same code typed by hand: flagged as copied)
                 caller = frame.f_back
@@ -186,6 +191,8 @@ def make_guard(emit, workdir):
     def enter(forbidden=None):
         forbidden_prints.clear()
         forbidden_prints.update((fingerprint(code), name_of(code)) for code in forbidden or ())
+        forbidden_bytecode.clear()
+        forbidden_bytecode.update(code.co_code for code in forbidden or ())
         state[1] = forbidden
         state[0] = True
 

@@ -270,6 +270,7 @@ def record(job, outcome, coursedir, gradebook):
                 nb = nbg.autograded_notebook(base, cells, kept, in_kernel.source,
                                              nbg.file_digest(job.submitted))
                 nbg.write_notebook(nb, autograded_path)
+                nbg.copy_submission_files(job.submitted.parent, autograded_path.parent)
         except Exception as error:  # grades are saved; feedback is not
             note = f"autograded notebook not written ({type(error).__name__}: {one_line(error)})"
             problem = f"{problem}; {note}" if problem else note

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import NamedTuple
 
@@ -226,6 +227,16 @@ def write_notebook(nb, path):
     partial = path.with_name(f".{path.name}.partial")
     nbformat.write(nb, str(partial))
     os.replace(partial, path)
+
+
+def copy_submission_files(submitted_dir, autograded_dir):
+    """Copy the submission's other files (timestamp.txt, submission_secret.txt, anything the
+    student handed in besides notebooks) next to the autograded notebook, as `nbgrader
+    autograde` does: generate_feedback copies them on, and release_feedback needs timestamp.txt.
+    Overwritten on every run, so a new hand-in's timestamp wins."""
+    for path in Path(submitted_dir).iterdir():
+        if path.is_file() and path.suffix != ".ipynb":
+            shutil.copyfile(path, Path(autograded_dir) / path.name)
 
 
 # ----------------------------------------------------------------------------- gradebook

@@ -12,6 +12,7 @@ checkers' hints work unchanged. An argument changed in place in the child is cop
 the argument the checker passed (call_safely reports it). A function among the arguments (03's
 f) stays here: the child calls it back with plain data.
 
+The child runs inside bubblewrap where it works (see `sandbox`); session.sandbox says so.
 What the child cannot survive (a timeout, a crash, a broken protocol) raises ChildFailure, a
 BaseException, so that no checker's `except Exception` can mistake it for the student's error.
 """
@@ -105,16 +106,23 @@ def sandbox():
     return bwrap, "bubblewrap"
 
 
-def hidden_folders(private_dirs, workdir):
-    """The folders of private_dirs that can be hidden (resolved, existing, and not holding what
-    the child needs: Python, the helpers package, its working folder)."""
-    needed = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.executable,
-                                             os.path.dirname(os.path.dirname(__file__)))]
+STUDENT_FOLDERS = ("submitted", "autograded", "feedback")  # nbgrader's, in a course folder
+
+
+def hidden_folders(private_dirs):
+    """The folders to hide for private_dirs (resolved, existing): each one, or, for one that
+    holds what the child needs (Python, the helpers package: a course folder that is the
+    repository), only nbgrader's students' folders in it (STUDENT_FOLDERS)."""
+    needed = [os.path.realpath(p) + os.sep for p in (
+        sys.prefix, sys.base_prefix, sys.executable, os.path.dirname(os.path.dirname(__file__)))]
     hidden = []
     for folder in private_dirs:
         real = os.path.realpath(folder)
-        if os.path.isdir(real) and not any(
-                (n + os.sep).startswith(real.rstrip(os.sep) + os.sep) for n in needed):
+        if any(n.startswith(real.rstrip(os.sep) + os.sep) or (real + os.sep).startswith(n)
+               for n in needed):
+            hidden += [os.path.join(real, name) for name in STUDENT_FOLDERS
+                       if os.path.isdir(os.path.join(real, name))]
+        elif os.path.isdir(real):
             hidden.append(real)
     return hidden
 
@@ -146,6 +154,7 @@ class Session:
         self.private_dirs, self.references = list(private_dirs), [list(r) for r in references]
         self.bwrap, self.sandbox = sandbox()
         self.budget, self.budget_end = float(budget), float("inf")
+        self.failure = None  # set by the grader when no fresh child could be started
         self.timeout, self.memory_mb = float(timeout), int(memory_mb)
         self.cpu_seconds = cpu_seconds or int(timeout * (len(cells) + 4)) + 120
         self.process = None
@@ -199,7 +208,7 @@ class Session:
         command = [sys.executable, "-I", "-m", "helpers.grading.child"]
         if self.bwrap:
             command = sandbox_command(self.bwrap, self.workdir,
-                                      hidden_folders(self.private_dirs, self.workdir), command)
+                                      hidden_folders(self.private_dirs), command)
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.workdir,

@@ -6,15 +6,22 @@
     result.problems        notebook-level problems (not a notebook, no solution cells, ...)
     result.exercises       {test cell grade_id: ExerciseResult}
     result.seconds         wall time
+    result.sandbox         the child's OS protection: "bubblewrap", or "none (why)"
 
 How (see submission.py, child.py, remote.py, wire.py):
 - The submission is read as JSON; each exercise's code is its solution cell, found by its
   nbgrader grade_id. What the test cell checks is read from the course's SOURCE notebook (the
   student may have edited the submitted test cell).
 - The solution cells run in a child process (resource limits, an audit hook, a profile hook),
-  never in this one. The checkers of helpers.checks run HERE, unchanged, on a stand-in of the
-  student's function: each call goes to the child, and only plain data (numbers, strings,
-  numeric arrays) comes back, decoded without unpickling. So patching numpy.allclose, replacing
+  never in this one. Where bubblewrap (bwrap) works, the child runs in its sandbox
+  (helpers.grading.remote.sandbox): read-only file system except its own working folder, a
+  private /tmp, the submissions' folder (private_dirs) hidden, its own PID namespace (it cannot
+  see or signal the grader; whatever it starts dies with it), no network, no capabilities,
+  an environment without the grader's variables. Without bwrap only the hooks protect; the
+  result's `sandbox` says which.
+- The checkers of helpers.checks run HERE, unchanged, on a stand-in of the student's
+  function: each call goes to the child, and only plain data (numbers, strings, numeric
+  arrays) comes back, decoded without unpickling. So patching numpy.allclose, replacing
   helpers.checks.run_cases, faking sys.modules or an IPython input transformer change nothing
   here: they happen in the child, where no checking is done.
 - The cases come from `secret` (helpers.checks.seeds.secret_cases): outputs computed from the
@@ -22,18 +29,24 @@ How (see submission.py, child.py, remote.py, wire.py):
 - A call into helpers code while the student's function runs (the course's reference, however
   renamed, wrapped, partial'ed or relabelled: detected from the code objects executed, not from
   names) scores 0; for the exercises whose arguments are helpers objects (06's network, 07's)
-  only the reference functions that solve the exercise are refused (REFERENCES).
+  only the reference functions that solve the exercise are refused (REFERENCES: looked up
+  before any student code runs, and matched by what their code does, so that a rebound module
+  attribute or a clone with another name or file is still recognised).
 - A function whose code is the same as a helpers function (its ast, docstrings aside) is flagged
   for the instructor, not scored 0: the solutions are public.
 - Timeouts, crashes and refused actions (processes, deleting files, ...) score that exercise 0
-  with the reason; a fresh child grades the rest.
+  with the reason; a fresh child grades the rest, within a wall-clock budget per submission.
 
-What it cannot guarantee: the child is one Python process running the student's code, so the
-monitoring inside it (the profile hook, the record of findings) can in principle be subverted
-by code that manipulates the interpreter or its file descriptors (e.g. through frame objects or
-os.dup2). Such code cannot change the grade of a wrong answer (the checking is done here, on
-secret cases), only hide a call to the reference; and solutions copied from the public notebooks
-by hand are correct answers (flagged when they are identical to helpers code).
+What a determined student can still do: the hooks run inside the child, in the same Python
+process as the student's code, so code that reaches the harness's state (through frames,
+closures or the grader's pipe) can switch them off or hide a call to the reference, or build
+a clone of a helpers function under another file name. The effect is the same as copying the
+public solution by hand (a correct answer, flagged only when identical to helpers code); it
+cannot change the grade of a wrong answer (the checking is done here, on secret cases). What
+such code can do to the machine is what the OS sandbox allows: write in its own working
+folder (removed afterwards), read the rest of the file system (the course's public files,
+Python) except the hidden private_dirs, and use its time and memory limits. Without bwrap
+it can do whatever the grader's user can.
 """
 
 import ast
@@ -258,7 +271,10 @@ def grade_test(session, exercise, test, source):
     try:
         passed, message = run_check(session, test, source)
     except ChildFailure as failure:
-        session.restart()  # a fresh child for the exercises after this one
+        try:
+            session.restart()  # a fresh child for the exercises after this one
+        except ChildFailure as later:  # they are not graded (see verify_submission)
+            session.failure = later
         reason = failure.reason
         return result(0.0, False, f"Not graded: {reason}.", flags + [reason])
     except Exception as error:  # the checker broke on what the child sent (e.g. deep nesting)
@@ -377,6 +393,8 @@ def verify_submission(notebook_path, source_notebook_path, secret, timeout=30.0,
                             f"Not graded: {skipped}.", [skipped])
                         continue
                     try:
+                        if session.failure is not None:  # no fresh child could start
+                            raise session.failure
                         if time.monotonic() >= session.budget_end:
                             raise ChildFailure(BUDGET_EXHAUSTED, "timed out")
                         result.exercises[test.grade_id] = grade_test(
