@@ -386,3 +386,16 @@ def test_a_dying_worker_costs_no_other_student_their_grades(tmp_path, monkeypatc
     outcomes = {job.student: outcome for job, outcome in results.items()}
     assert "error" in outcomes.pop("killer")
     assert all("error" not in outcome for outcome in outcomes.values()), outcomes
+
+
+def test_the_report_names_the_sandbox_the_students_code_ran_in(fresh):
+    from helpers.grading.remote import sandbox
+
+    path, name = sandbox()
+    if path is None:
+        message = f"no OS sandbox for the students' code here: {name}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (.ci/run installs bubblewrap)")
+        pytest.skip(message)
+    assert "The students' code ran in: bubblewrap." in fresh["report"], fresh["report"][:2000]
+    assert "WARNING" not in fresh["report"]

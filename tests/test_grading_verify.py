@@ -11,6 +11,8 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -741,21 +743,34 @@ def test_with_the_sandbox_the_grader_cannot_be_signalled(tmp_path):
     assert_only_lost(result, NB02, lost=())
 
 
-def test_with_the_sandbox_the_graders_environment_is_out_of_reach(tmp_path, monkeypatch):
+def test_with_the_sandbox_the_graders_environment_is_out_of_reach(tmp_path):
+    # /proc/<pid>/environ shows a process's environment as it started: so the grader here is a
+    # fresh process started with the canary (as COURSE_GRADING_SECRET is given to make grade).
     needs_sandbox()
     canary = secrets.token_hex(8)
-    monkeypatch.setenv("GRADING_TEST_CANARY", canary)
-    result = attack(tmp_path, "", after=f"""
+    after = """
         import os
         seen = [repr(dict(os.environ))]
-        for pid in (os.getppid(), {os.getpid()}, 1):
+        for pid in (os.getppid(), GRADER_PID, 1):
             try:
-                seen.append(repr(open(f"/proc/{{pid}}/environ", "rb").read()))
+                seen.append(repr(open(f"/proc/{pid}/environ", "rb").read()))
             except OSError as error:
                 seen.append(repr(error))
         raise ValueError(" ".join(seen))
+        """
+    script = textwrap.dedent(f"""
+        import json, os, sys
+        sys.path.insert(0, {str(ROOT / "tests")!r})
+        from pathlib import Path
+        import test_grading_verify as t
+        after = {after!r}.replace("GRADER_PID", str(os.getpid()))
+        result = t.attack(Path({str(tmp_path)!r}), "", after=after)
+        print(json.dumps([r.message + " ".join(r.flags) for r in result.exercises.values()]))
         """)
-    texts = [r.message + " ".join(r.flags) for r in result.exercises.values()]
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={**os.environ, "GRADING_TEST_CANARY": canary}, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    texts = json.loads(run.stdout.strip().splitlines()[-1])
     assert "HOME" in " ".join(texts)  # what it read is in the message...
     assert not any(canary in text for text in texts)  # ...but not the grader's variable
 
@@ -795,3 +810,21 @@ def test_the_folders_hidden_from_the_child(tmp_path):
     # a folder holding Python or the helpers package cannot be hidden: only students' folders
     assert hidden_folders(["/", ROOT]) == [str(ROOT / name) for name in (
         "submitted", "autograded", "feedback") if (ROOT / name).is_dir()]
+
+
+def test_a_child_killed_by_its_own_alarm_scores_0_without_an_exception(tmp_path):
+    # SIGALRM's default action ends the child after its first answer, while the grader reads or
+    # writes (a broken pipe, which must not escape verify_submission).
+    path = submit(tmp_path, NB02, {"batch_norm": f"""
+        import signal, time
+        calls = []
+        def batch_norm(z, gamma, beta, eps=1e-5):
+            if calls:
+                time.sleep(2)
+            calls.append(1)
+            signal.setitimer(signal.ITIMER_REAL, 0.01)
+            {RIGHT}
+        """})
+    result = verify(path, NB02)
+    assert result.exercises["batch_norm_test"].points == 0.0
+    assert "Not graded" in result.exercises["batch_norm_test"].message

@@ -60,6 +60,7 @@ class Job(NamedTuple):
     notebook: str
     submitted: Path
     source: Path
+    course: Path | None = None   # the course folder, hidden from the student's code
 
 
 class Graded(NamedTuple):
@@ -70,6 +71,7 @@ class Graded(NamedTuple):
     problem: str | None   # why (part of) the submission could not be graded, None if graded
     in_kernel_from: str   # "nbgrader autograde" or "submitted outputs"
     seconds: float
+    sandbox: str = ""     # the OS protection the student's code ran under (verify.py)
 
 
 # ----------------------------------------------------------------------------- finding the work
@@ -94,7 +96,8 @@ def find_jobs(coursedir, assignment=None):
                          f"{coursedir.source_directory}/{name}/ (run `make assignments`); skipped")
             continue
         for notebook, source in sources.items():
-            jobs.append(Job(name, student, notebook, folder / f"{notebook}.ipynb", source))
+            jobs.append(Job(name, student, notebook, folder / f"{notebook}.ipynb", source,
+                            Path(coursedir.root)))
         for extra in sorted(set(p.stem for p in folder.glob("*.ipynb")) - set(sources)):
             notes.append(f"{student} / {name}: {extra}.ipynb is not a notebook of the assignment; "
                          "ignored")
@@ -116,6 +119,7 @@ def plain_result(result):
                                  "flags": [str(f) for f in (r.flags or [])]}
                       for gid, r in result.exercises.items()},
         "seconds": float(result.seconds),
+        "sandbox": str(result.sandbox),
     }
 
 
@@ -129,8 +133,10 @@ def verify_job(job, secret, timeout, memory_mb):
     try:
         from helpers.grading.verify import verify_submission
 
+        # the course folder is hidden from the student's code (other students' submissions)
+        hidden = [job.course] if job.course else None
         result = verify_submission(job.submitted, job.source, secret=secret, timeout=timeout,
-                                   memory_mb=memory_mb)
+                                   memory_mb=memory_mb, private_dirs=hidden)
         return job, plain_result(result)
     except Exception as error:  # reported per submission, never fatal
         return job, {"error": f"{type(error).__name__}: {error}",
@@ -279,7 +285,7 @@ def record(job, outcome, coursedir, gradebook):
              "max_points": r["max_points"], "in_kernel_points": in_kernel.scores.get(gid, 0.0),
              "message": one_line(r["message"]), "flags": "; ".join(r["flags"])}
             for gid, r in cells.items()]
-    return Graded(job, rows, problem, in_kernel.source, seconds)
+    return Graded(job, rows, problem, in_kernel.source, seconds, outcome.get("sandbox", ""))
 
 
 # ----------------------------------------------------------------------------- CSV and report
@@ -333,6 +339,11 @@ def report(graded, notes, course_dir, seconds, workers):
     """The text of grading_report.txt (pure: from the summaries of the run)."""
     lines = [f"Verified grading of {course_dir}: {len(graded)} submitted notebooks in "
              f"{seconds:.0f} s ({workers} worker process{'es' if workers > 1 else ''})."]
+    sandboxes = sorted({g.sandbox for g in graded if g.sandbox})
+    lines.append(f"The students' code ran in: {', '.join(sandboxes) or 'no child (nothing run)'}.")
+    if any(not name.startswith("bubblewrap") for name in sandboxes):
+        lines.append("  WARNING: without the bubblewrap sandbox a student's code can write, delete "
+                     "or read files your account can (apt-get install bubblewrap).")
     failed = [g for g in graded if g.problem]
     lines += ["", f"{COULD_NOT_GRADE}: {len(failed) + len(notes)}"]
     lines += [f"  {submission_name(g)}: {one_line(g.problem)}" for g in failed]

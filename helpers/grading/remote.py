@@ -229,7 +229,10 @@ class Session:
                 pass
             self.process.wait()
             for pipe in (self.process.stdin, self.process.stdout):
-                pipe.close()
+                try:
+                    pipe.close()
+                except OSError:  # a broken pipe: unsent bytes for a dead child
+                    pass
             self.process = None
             shutil.rmtree(self.workdir, ignore_errors=True)
 

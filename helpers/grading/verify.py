@@ -399,6 +399,13 @@ def verify_submission(notebook_path, source_notebook_path, secret, timeout=30.0,
                             raise ChildFailure(BUDGET_EXHAUSTED, "timed out")
                         result.exercises[test.grade_id] = grade_test(
                             session, exercise, test, runnable[exercise.grade_id])
+                    except Exception as error:  # the grader's own failure: not the student's
+                        reason = (f"the grader failed ({type(error).__name__}: "
+                                  f"{str(error)[:200]})")
+                        result.exercises[test.grade_id] = ExerciseResult(
+                            test.grade_id, exercise.grade_id, 0.0, test.points, False,
+                            f"Not graded: {reason}.", [reason])
+                        session.failure = ChildFailure(reason)
                     except ChildFailure as failure:  # no fresh child could start
                         result.problems.append(f"grading stopped: {failure.reason}")
                         result.exercises.update({
