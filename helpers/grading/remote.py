@@ -127,11 +127,25 @@ def hidden_folders(private_dirs):
     return hidden
 
 
+def under_tmp():
+    """What the child must read that lives under /tmp (a venv or a clone of the course there,
+    as on some CI machines): Python, the venv, the folder holding the helpers package. The
+    private /tmp would hide them, so they are bound back, read-only."""
+    needed = {os.path.realpath(p) for p in (
+        sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable),
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))}
+    inside = sorted(p for p in needed if p.startswith("/tmp/"))
+    # a folder inside another one of the list is bound with it
+    return [p for p in inside if not any(p.startswith(q + os.sep) for q in inside if q != p)]
+
+
 def sandbox_command(bwrap, workdir, private_dirs, argv):
-    """bwrap's command line: each of private_dirs behind an empty tmpfs, then the working folder
-    as the only writable place (bound last, so that the tmpfs over /tmp does not hide it)."""
+    """bwrap's command line: a private /tmp with what the child needs bound back read-only
+    (under_tmp), each of private_dirs behind an empty tmpfs, then the working folder as the only
+    writable place (bound last, so that the tmpfs over /tmp does not hide it)."""
+    keep = [arg for folder in under_tmp() for arg in ("--ro-bind", folder, folder)]
     hide = [arg for folder in private_dirs for arg in ("--tmpfs", folder)]
-    return [bwrap, *BWRAP_OPTIONS, *hide, "--bind", workdir, workdir, "--chdir", workdir,
+    return [bwrap, *BWRAP_OPTIONS, *keep, *hide, "--bind", workdir, workdir, "--chdir", workdir,
             *BWRAP_ISOLATION, "--", *argv]
 
 
