@@ -39,6 +39,22 @@ MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 UNTOUCHED, SOLUTION = "untouched", "solution"  # the student ids of the two reference submissions
 
 
+def require_nbgrader(what):
+    """Skip the calling test module when nbgrader is missing, or fail it when CI is set;
+    `what` says what cannot run without it. Call at module level, before importing modules
+    that need nbgrader."""
+    import pytest
+
+    try:
+        import nbgrader  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail(f"nbgrader is not installed, so {what}: "
+                        "pip install -r requirements-dev.txt", pytrace=False)
+        pytest.skip("nbgrader is not installed (pip install -r requirements-dev.txt)",
+                    allow_module_level=True)
+
+
 # ----------------------------------------------------------------------------- reading notebooks
 def read(path):
     with open(path, encoding="utf-8") as f:

@@ -15,7 +15,6 @@ Notebooks and exercises are discovered (tests/assignment_support.py), so new one
 without editing this file. Scores are read from nbgrader's gradebook.
 """
 
-import os
 import re
 import secrets
 import textwrap
@@ -34,6 +33,7 @@ from assignment_support import (
     read,
     release,
     report_section,
+    require_nbgrader,
     scores,
     source,
     verify,
@@ -41,14 +41,7 @@ from assignment_support import (
     wrong_code,
 )
 
-try:
-    import nbgrader  # noqa: F401
-except ImportError:
-    if os.environ.get("CI"):
-        pytest.fail("nbgrader is not installed, so the assignment round trip cannot run: "
-                    "pip install -r requirements-dev.txt", pytrace=False)
-    pytest.skip("nbgrader is not installed (pip install -r requirements-dev.txt)",
-                allow_module_level=True)
+require_nbgrader("the assignment round trip cannot run")
 
 COURSE = discover()
 GRADED = [name for name in COURSE.notebooks if COURSE.autograded[name] or COURSE.manual[name]]

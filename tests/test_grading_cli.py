@@ -32,22 +32,16 @@ from assignment_support import (
     nbgrader_meta,
     read,
     report_section,
+    require_nbgrader,
     scores,
     source,
     verify,
     without_markers,
 )
 
-try:
-    import nbgrader  # noqa: F401
-except ImportError:
-    if os.environ.get("CI"):
-        pytest.fail("nbgrader is not installed, so `make grade` cannot be tested: "
-                    "pip install -r requirements-dev.txt", pytrace=False)
-    pytest.skip("nbgrader is not installed (pip install -r requirements-dev.txt)",
-                allow_module_level=True)
+require_nbgrader("`make grade` cannot be tested")
 
-from helpers.grading import gradebook as nbg  # after the skip: it needs nbgrader
+from helpers.grading import gradebook as nbg  # noqa: E402 - after the skip: it needs nbgrader
 
 A01, A03 = "01_input_normalization", "03_gamma_beta_identity"
 NOTEBOOKS = {name: ROOT / "notebooks" / f"{name}.ipynb" for name in (A01, A03)}
