@@ -11,8 +11,10 @@ slider of every explorer the script presses ArrowRight (ArrowLeft once the slide
 maximum, and back) `--moves` times; toggle buttons and checkboxes are clicked through their
 options. Each move is timed in the page: from the keydown / pointerdown event on the control
 (performance.now() in a capturing listener) to the moment the figure's <img> gets its new src
-(a MutationObserver). The next move waits until the figure has been quiet for a moment. A move
-that changes nothing the figure shows (same PNG bytes, so no new src) is counted as "same".
+(a MutationObserver); the script waits for it inside the page, without polling, so that the
+measurement takes no CPU from the kernel. The next move waits until the figure has been quiet
+for a moment. A move that changes nothing the figure shows (same PNG bytes, so no new src) is
+counted as "same".
 
 Also printed: the kernel-side redraw time (compute + update artists + PNG encode), from the
 explorers' own `redraw_ms`; the rest of the latency is transport and the browser. The kernel side
@@ -85,21 +87,33 @@ def wait_quiet(page, box):
             count, since = now, time.monotonic()
 
 
+# Resolves with [input time, src times] at the figure's first new src after the move, or with
+# null after `timeoutMs`: one call that waits in the page, so nothing polls while the kernel
+# works (a poll every few ms from here costs CPU that the kernel, the server and the browser
+# share on 2 cores, and inflated the measured latency).
+_AWAIT_SRC = """(box, timeoutMs) => new Promise((resolve) => {
+    const done = () => resolve([box.__inputTime, box.__srcTimes.slice()]);
+    if (box.__inputTime !== null && box.__srcTimes.length) { done(); return; }
+    const img = box.querySelector(':scope > img.widget-image');
+    const observer = new MutationObserver(() => {
+        observer.disconnect(); clearTimeout(timer); done();
+    });
+    observer.observe(img, {attributes: true, attributeFilter: ['src']});
+    const timer = setTimeout(() => { observer.disconnect(); resolve(null); }, timeoutMs);
+})"""
+
+
 def time_move(page, box, act):
     """Latency in ms of one move (`act()` presses a key or clicks), or None if the figure did
     not change within NO_CHANGE_AFTER seconds."""
     wait_quiet(page, box)
     box.evaluate("b => { b.__srcTimes = []; b.__inputTime = null; }")
     act()
-    deadline = time.monotonic() + NO_CHANGE_AFTER
-    while time.monotonic() < deadline:
-        times = box.evaluate("b => [b.__inputTime, b.__srcTimes]")
-        if times[0] is not None and times[1]:
-            page.wait_for_timeout(int(1000 * QUIET))  # a continuous slider may send more
-            times = box.evaluate("b => [b.__inputTime, b.__srcTimes]")
-            return times[1][-1] - times[0]
-        page.wait_for_timeout(5)
-    return None
+    if box.evaluate(_AWAIT_SRC, int(1000 * NO_CHANGE_AFTER)) is None:
+        return None
+    page.wait_for_timeout(int(1000 * QUIET))  # a continuous slider may send more
+    times = box.evaluate("b => [b.__inputTime, b.__srcTimes]")
+    return times[1][-1] - times[0]
 
 
 def slider_moves(page, box, control, moves):

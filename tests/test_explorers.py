@@ -10,7 +10,9 @@ import base64
 import io
 import itertools
 import json
+import os
 import re
+import zlib
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -29,6 +31,7 @@ from helpers.explorers import (
     NormalizationCompanionsExplorer,
     OptimizerExplorer,
     RunningAverageExplorer,
+    base,
 )
 from helpers.explorers.base import (
     Checkbox,
@@ -183,13 +186,22 @@ def test_a_setting_seen_before_is_shown_from_the_picture_cache():
     assert len(explorer._pictures) == 2  # the oldest settings are dropped
 
 
-def test_png_bytes_decode_to_the_same_pixels():
-    rgba = np.random.default_rng(0).integers(0, 256, (7, 5, 4), dtype=np.uint8)
+@pytest.mark.parametrize("fast", ["isal", "zlib"])
+def test_png_bytes_decode_to_the_same_pixels(fast, monkeypatch):
+    # With ISA-L's deflate (when installed) and with the standard library's, its fallback.
+    if fast == "zlib":
+        monkeypatch.setattr(base, "fast_zlib", zlib)
+    elif os.environ.get("CI") or base.fast_zlib is not zlib:
+        assert base.fast_zlib.__name__ == "isal.isal_zlib"  # requirements install it
+    else:
+        pytest.skip("isal is not installed (the explorers fall back to zlib)")
+    rgba = np.random.default_rng(0).integers(0, 256, (70, 50, 4), dtype=np.uint8)
+    rgba[20:50] = [255, 255, 255, 255]  # a flat band, as plots mostly are
     decoded = PIL.Image.open(io.BytesIO(png_bytes(rgba)))
     assert decoded.mode == "RGBA"
     np.testing.assert_array_equal(np.asarray(decoded), rgba)
     rgb = np.ascontiguousarray(rgba[..., :3])
-    decoded = PIL.Image.open(io.BytesIO(png_bytes(rgb, level=9)))
+    decoded = PIL.Image.open(io.BytesIO(png_bytes(rgb, small=True)))
     assert decoded.mode == "RGB"
     np.testing.assert_array_equal(np.asarray(decoded), rgb)
     for bad in (rgba[..., 0], rgba[..., :2], rgba.astype(np.float32)):
