@@ -233,18 +233,14 @@ def main():
     found = bs.explorer_notebooks()
     if args.notebooks:
         found = {k: v for k, v in found.items() if k in args.notebooks}
-    from playwright.sync_api import sync_playwright
-
     rows = []
     with tempfile.TemporaryDirectory() as tmp, bs.LabServer(Path(tmp) / "root") as server, \
-            sync_playwright() as playwright:
-        browser = bs.launch_browser(playwright)
+            bs.chromium() as browser:
         version = browser.version
         for notebook, classes in found.items():
             page = browser.new_page(viewport=bs.LAPTOP)
             rows += bench_notebook(page, server, notebook, classes, args.moves)
             page.close()
-        browser.close()
 
     load = os.getloadavg()[0]
     print(f"\nChromium {version}; load average {load:.1f} on {os.cpu_count()} cores; "

@@ -9,6 +9,7 @@ JupyterLab 4.6, ipywidgets 8.1, Playwright 1.65 and Chromium 156; see ../shared/
 Nothing here asserts: tests and the benchmark decide what a failure is.
 """
 
+import contextlib
 import inspect
 import json
 import os
@@ -86,6 +87,24 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def wait_for_server(process, url, timeout, name, log):
+    """Until `url` answers 200; RuntimeError with the server's `log()` if `process` exits first
+    or `timeout` seconds pass (the servers' start-up: JupyterLab's api/status, the hub's
+    hub/health)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode}:\n{log()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{name} did not answer within {timeout} s:\n{log()}")
+
+
 class LabServer:
     """`jupyter lab` (this Python's) serving a copy of notebooks/ and data/ under `root`.
 
@@ -145,20 +164,9 @@ class LabServer:
         self.process = subprocess.Popen(command, cwd=self.root, stdout=self._log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         env=env, start_new_session=True)
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with code {self.process.returncode}:\n"
-                                   f"{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url("api/status"), timeout=5) as reply:
-                    if reply.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"jupyter lab did not answer within {SERVER_START_TIMEOUT} s:\n"
-                           f"{self.log()}")
+        wait_for_server(self.process, self.url("api/status"), SERVER_START_TIMEOUT,
+                        "jupyter lab", self.log)
+        return self
 
     def url(self, path):
         sep = "&" if "?" in path else "?"
@@ -209,6 +217,20 @@ class LabServer:
 def launch_browser(playwright):
     """Debian's Chromium, headless, with nothing that phones home."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def chromium():
+    """Playwright and `launch_browser`'s Chromium for a `with` block (the browser tests'
+    fixture and the latency benchmark); both are stopped at its end."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 # ----------------------------------------------------------------------------- in the page

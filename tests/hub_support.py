@@ -20,9 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import browser_support as bs
@@ -149,19 +146,9 @@ c.Spawner.environment["PATH"] = {os.pathsep.join(["/usr/local/bin", "/usr/bin", 
             [sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=self.state,
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             start_new_session=True)
-        deadline = time.monotonic() + HUB_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyterhub exited with code {self.process.returncode}:\n"
-                                   f"{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url("hub/health"), timeout=5) as reply:
-                    if reply.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"jupyterhub did not answer within {HUB_START_TIMEOUT} s:\n{self.log()}")
+        bs.wait_for_server(self.process, self.url("hub/health"), HUB_START_TIMEOUT, "jupyterhub",
+                           self.log)
+        return self
 
     def url(self, path):
         return f"{self.base}/{path}"

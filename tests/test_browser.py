@@ -54,12 +54,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = bs.launch_browser(playwright)
+    with bs.chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

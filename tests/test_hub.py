@@ -206,12 +206,8 @@ def hub():
 
 @pytest.fixture(scope="module")
 def browser(hub):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = bs.launch_browser(playwright)
+    with bs.chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 # ----------------------------------------------------------------------------- in the page
