@@ -357,6 +357,40 @@ def test_assignment_restricts_and_other_grades_are_kept(released, tmp_path):
 
 
 # ----------------------------------------------------------------------------- a dying worker
+def test_late_submissions_get_nbgrader_s_penalty(released, tmp_path):
+    # 03 was due two hours before the hand-in time, 01 a day after it; the course's config asks
+    # nbgrader for its "zero" method (the penalty is the whole score). make grade alone, without
+    # autograde, must give the late notebook that penalty and the one on time none.
+    from nbgrader.api import Gradebook
+
+    course = copy_course(released, tmp_path)
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_assignment(A03, duedate="2026-11-30 10:00:00 UTC")
+        gradebook.update_or_create_assignment(A01, duedate="2026-12-01 12:00:00 UTC")
+    handed = hand_in_all(course, ("solution", "untouched"))  # handed in 2026-11-30 12:00 UTC
+    run_grade(course)
+
+    full03 = sum(points_of(A03).values())
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        def penalty(name, student):
+            return gradebook.find_submission_notebook(name, name, student).late_submission_penalty
+
+        late = gradebook.find_submission_notebook(A03, A03, "solution")
+        assert late.score == full03 > 0  # the verified points, before the penalty
+        assert penalty(A03, "solution") == full03
+        assert gradebook.find_submission(A03, "solution").total_seconds_late == 2 * 3600
+        assert penalty(A03, "untouched") in (None, 0)  # capped at its score, 0
+        assert penalty(A01, "solution") is None
+        assert gradebook.find_submission(A01, "solution").total_seconds_late == 0
+    section = report_section((course / "grading_report.txt").read_text(encoding="utf-8"),
+                             "Handed in late")
+    assert sorted(section) == [f"solution / {A03}: 2.0 h late, penalty {full03:g} points",
+                               f"untouched / {A03}: 2.0 h late, penalty 0 points"]
+    assert len(handed) == 4  # 01 on time: not in the section
+
+
 def verify_or_die(job, secret, timeout, memory_mb):
     """A stand-in for verify_job whose worker process dies on the student "killer"."""
     if job.student == "killer":

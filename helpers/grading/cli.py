@@ -11,13 +11,15 @@ starts its own child for the student's code). Only this process writes:
 
 - <course>/gradebook.db: the verified points of every autograder test cell, through nbgrader's
   Gradebook API (students and submissions are created if `nbgrader autograde` did not run), so
-  `nbgrader export`, `nbgrader generate_feedback` and the formgrader show them;
+  `nbgrader export`, `nbgrader generate_feedback` and the formgrader show them; and each
+  notebook's late penalty, by nbgrader's AssignLatePenalties with the course's config;
 - <course>/autograded/<student>/<assignment>/<notebook>.ipynb: autograde's executed notebook, or
   the submission prepared as autograde prepares it, with each test cell's outputs replaced by the
   verifier's verdict and hint (what `generate_feedback` shows the student);
 - <course>/verified_grades.csv: one row per student, assignment and test cell (columns: CSV_FIELDS);
 - <course>/grading_report.txt (also printed): the submissions that could not be graded and why,
-  every submission whose in-kernel score differs from the verified one, and the flags.
+  every submission whose in-kernel score differs from the verified one, the flags and the
+  notebooks handed in late.
 
 Exit status: 0 when the run finished (problems with submissions are in the report), 2 for a usage
 error (no secret, no course folder, nothing to grade).
@@ -72,6 +74,7 @@ class Graded(NamedTuple):
     in_kernel_from: str   # "nbgrader autograde" or "submitted outputs"
     seconds: float
     sandbox: str = ""     # the OS protection the student's code ran under (verify.py)
+    late: tuple = ()      # (seconds late, penalty or None) when handed in after the duedate
 
 
 # ----------------------------------------------------------------------------- finding the work
@@ -268,6 +271,14 @@ def record(job, outcome, coursedir, gradebook):
                     {gid: r["points"] for gid, r in cells.items()}, timestamp)
 
     problem = "; ".join(outcome.get("problems", [])) or None
+    late = ()
+    try:
+        seconds_late, penalty = nbg.assign_late_penalty(gradebook, coursedir, job.assignment,
+                                                        job.notebook, job.student)
+        late = (seconds_late, penalty) if seconds_late > 0 else ()
+    except Exception as error:  # e.g. a late-penalty plugin of the course's that fails
+        note = f"late penalty not assigned ({type(error).__name__}: {one_line(error)})"
+        problem = f"{problem}; {note}" if problem else note
     if job.submitted.is_file():
         try:
             base = autograded_base(job, autograded_path, in_kernel, coursedir)
@@ -285,7 +296,8 @@ def record(job, outcome, coursedir, gradebook):
              "max_points": r["max_points"], "in_kernel_points": in_kernel.scores.get(gid, 0.0),
              "message": one_line(r["message"]), "flags": "; ".join(r["flags"])}
             for gid, r in cells.items()]
-    return Graded(job, rows, problem, in_kernel.source, seconds, outcome.get("sandbox", ""))
+    return Graded(job, rows, problem, in_kernel.source, seconds, outcome.get("sandbox", ""),
+                  late)
 
 
 # ----------------------------------------------------------------------------- CSV and report
@@ -333,6 +345,7 @@ COULD_NOT_GRADE = "Could not grade (in full)"
 HIGHER_IN_KERNEL = "In-kernel score HIGHER than the verified one"
 LOWER_IN_KERNEL = "In-kernel score lower than the verified one"
 FLAGS = "Flags"
+LATE = "Handed in late"
 
 
 def report(graded, notes, course_dir, seconds, workers):
@@ -362,6 +375,11 @@ def report(graded, notes, course_dir, seconds, workers):
     lines += ["", f"{FLAGS}: {len(flagged)} (code copied from helpers is only flagged: the "
               "solutions are public; read it)"]
     lines += [f"  {submission_name(g)} / {r['grade_id']}: {r['flags']}" for g, r in flagged]
+    late = [g for g in graded if g.late]
+    lines += ["", f"{LATE}: {len(late)} (penalties as `nbgrader autograde` assigns them, with "
+              "the course's LateSubmissionPlugin; verified points are before the penalty)"]
+    lines += [f"  {submission_name(g)}: {g.late[0] / 3600:.1f} h late, penalty "
+              f"{g.late[1] or 0:g} points" for g in late]
     total = sum(float(r["points"]) for g in graded for r in g.rows)
     full = sum(float(r["max_points"]) for g in graded for r in g.rows)
     lines += ["", f"Verified points: {total:g} of {full:g}; per test cell in {CSV_NAME}; scores "

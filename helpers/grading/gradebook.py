@@ -272,3 +272,25 @@ def save_grades(gradebook, assignment, student, notebook, points, timestamp=None
         grade.auto_score = float(value)
         grade.needs_manual_grade = grade.manual_score is not None
     gradebook.db.commit()
+
+
+def assign_late_penalty(gradebook, coursedir, assignment, notebook, student):
+    """Give one submitted notebook its late penalty exactly as `nbgrader autograde` does: with
+    nbgrader's AssignLatePenalties preprocessor and the course's configuration (the assignment's
+    duedate in the gradebook, the hand-in time of timestamp.txt, a student's extension, and
+    LateSubmissionPlugin.penalty_method or a plugin class of your own; nbgrader's default, "none",
+    assigns none). Call it after `save_grades`: the penalty is capped at the notebook's score.
+
+    Returns (seconds late, penalty or None), read back from the gradebook.
+    """
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    resources = {"nbgrader": {"notebook": notebook, "assignment": assignment,
+                              "student": student, "db_url": coursedir.db_url}}
+    step = AssignLatePenalties(config=coursedir.config, log=QUIET)
+    step.preprocess(nbformat.v4.new_notebook(), resources)  # it opens the gradebook itself
+    gradebook.db.expire_all()  # read what that other connection wrote
+    submission = gradebook.find_submission(assignment, student)
+    penalty = gradebook.find_submission_notebook(notebook, assignment,
+                                                 student).late_submission_penalty
+    return submission.total_seconds_late, penalty
