@@ -355,8 +355,7 @@ def test_assignment_restricts_and_other_grades_are_kept(released, tmp_path):
     assert grades[A03, "solution"]["identity_gamma_beta_test"][0] == 2
 
 
-
-# ----------------------------------------------------------------------------- a dying worker
+# ----------------------------------------------------------------------------- late hand-ins
 def test_late_submissions_get_nbgrader_s_penalty(released, tmp_path):
     # 03 was due two hours before the hand-in time, 01 a day after it; the course's config asks
     # nbgrader for its "zero" method (the penalty is the whole score). make grade alone, without
@@ -391,6 +390,7 @@ def test_late_submissions_get_nbgrader_s_penalty(released, tmp_path):
     assert len(handed) == 4  # 01 on time: not in the section
 
 
+# ----------------------------------------------------------------------------- a dying worker
 def verify_or_die(job, secret, timeout, memory_mb):
     """A stand-in for verify_job whose worker process dies on the student "killer"."""
     if job.student == "killer":

@@ -187,6 +187,12 @@ def verdict_outputs(result):
     return outputs
 
 
+def nbgrader_resources(coursedir, assignment, notebook, student):
+    """The `resources` nbgrader's preprocessors read: which notebook of whom, and the gradebook."""
+    return {"nbgrader": {"notebook": notebook, "assignment": assignment, "student": student,
+                         "db_url": coursedir.db_url}}
+
+
 def sanitized(nb, coursedir, assignment, notebook, student):
     """The submitted notebook as `nbgrader autograde` prepares it before running it: outputs
     cleared, locked cells (the tests) put back from the gradebook, nbgrader's kernelspec, cell
@@ -199,8 +205,7 @@ def sanitized(nb, coursedir, assignment, notebook, student):
         OverwriteKernelspec,
     )
 
-    resources = {"nbgrader": {"notebook": notebook, "assignment": assignment,
-                              "student": student, "db_url": coursedir.db_url}}
+    resources = nbgrader_resources(coursedir, assignment, notebook, student)
     nb = copy.deepcopy(nb)
     for step in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                  CheckCellMetadata):
@@ -285,8 +290,7 @@ def assign_late_penalty(gradebook, coursedir, assignment, notebook, student):
     """
     from nbgrader.preprocessors import AssignLatePenalties
 
-    resources = {"nbgrader": {"notebook": notebook, "assignment": assignment,
-                              "student": student, "db_url": coursedir.db_url}}
+    resources = nbgrader_resources(coursedir, assignment, notebook, student)
     step = AssignLatePenalties(config=coursedir.config, log=QUIET)
     step.preprocess(nbformat.v4.new_notebook(), resources)  # it opens the gradebook itself
     gradebook.db.expire_all()  # read what that other connection wrote
